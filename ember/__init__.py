@@ -1,0 +1,125 @@
+"""ember: a deep-learning framework with PyTorch's programming model.
+
+``import ember as torch`` runs PyTorch programs that use what ember implements; see README.md.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+
+from . import _dtype, _methods, autograd  # noqa: F401 - binds Tensor methods
+from ._creation import (  # noqa: F401
+    arange,
+    as_tensor,
+    asarray,
+    empty,
+    empty_like,
+    eye,
+    from_dlpack,
+    from_numpy,
+    full,
+    full_like,
+    get_default_device,
+    linspace,
+    logspace,
+    ones,
+    ones_like,
+    set_default_device,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from ._device import device  # noqa: F401
+from ._dtype import (  # noqa: F401
+    bfloat16,
+    bool,
+    can_cast,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
+    double,
+    dtype,
+    finfo,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    iinfo,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    result_type,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from ._functional import *  # noqa: F401, F403
+from ._functional import __all__ as _functional_all
+from ._tensor import Size, Tensor  # noqa: F401
+from ._tensor_str import set_printoptions  # noqa: F401
+from .autograd.grad_mode import (  # noqa: F401
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .random import (  # noqa: F401
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    normal,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    set_rng_state,
+)
+
+__version__ = "0.1.0"
+
+# NumPy warns on float overflow/division by zero; PyTorch returns inf/nan silently. The filter
+# is scoped to warnings raised from ember's own modules, leaving user code's NumPy alone.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"ember(\.|$)")
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is an ember Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> bool:
+    return input.is_complex()
+
+
+def is_nonzero(input: Tensor) -> bool:
+    if input.numel() != 1:
+        raise RuntimeError(
+            "Boolean value of Tensor with more than one value is ambiguous" if input.numel()
+            else "Boolean value of Tensor with no values is ambiguous")
+    return input.item() != 0
+
+
+del _functional_all

@@ -1,0 +1,418 @@
+"""Elementwise ops: unary math, broadcasting binary arithmetic, comparisons, logic, where,
+clamp, casts.
+
+Each op is one table row: the backend function, the dtype rule, what backward saves and the
+VJP (in ember ops, so it is itself differentiable).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor
+from .registry import register
+from .rules import dtype_name, is_array, operand, promote, to_float
+
+
+def _cj(t):
+    """Conjugate for complex gradients (PyTorch's convention: grad * conj(df/dz))."""
+    return t.conj() if t.is_complex() else t
+
+
+# -- unary ----------------------------------------------------------------------------------------
+
+def _unary_impl(name, fn, rule):
+    def impl(xp, x):
+        dt = _dtype.FROM_NP[x.dtype]
+        if rule == "float":
+            ct = to_float(dt)
+            x = operand(xp, x, ct)
+        elif rule == "no_bool" and dt is _dtype.bool:
+            raise RuntimeError(_BOOL_ERRORS.get(name, f"{name}: not implemented for 'Bool'"))
+        elif rule == "real" and dt.is_complex:
+            raise RuntimeError(f"{name}: not implemented for '{dtype_name(dt)}'")
+        return getattr(xp, fn)(x) if isinstance(fn, str) else fn(xp, x)
+    return impl
+
+
+_BOOL_ERRORS = {
+    "neg": "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+           "invert a mask, use the `~` or `logical_not()` operator instead.",
+}
+
+
+def _sign_impl(xp, x):
+    if x.dtype.kind == "c":
+        a = xp.abs(x)
+        return xp.where(a == 0, 0, x / xp.where(a == 0, 1, a)).astype(x.dtype)
+    return xp.sign(x)
+
+
+def _relu(xp, x):
+    return xp.maximum(x, x.dtype.type(0))
+
+
+def _sigmoid(xp, x):
+    # exp(-|x|) never overflows; float16/bfloat16 computed in float32 and rounded once
+    ct = np.float32 if x.dtype.itemsize < 4 and x.dtype.kind == "f" or x.dtype == \
+        _dtype.bfloat16.np else x.dtype
+    y = x.astype(ct, copy=False)
+    if y.dtype.kind == "c":
+        return (1 / (1 + xp.exp(-y))).astype(x.dtype)
+    e = xp.exp(-xp.abs(y))
+    return xp.where(y >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _rsqrt(xp, x):
+    return 1 / xp.sqrt(x)
+
+
+def _round(xp, x, decimals=0):
+    if decimals == 0:
+        return xp.round(x)
+    # PyTorch scales, rounds half-to-even and unscales in the tensor's own dtype.
+    if decimals > 0:
+        s = x.dtype.type(10.0 ** decimals)
+        return xp.round(x * s) / s
+    s = x.dtype.type(10.0 ** -decimals)
+    return xp.round(x / s) * s
+
+
+def _zero(c, g):
+    return (g * 0,)
+
+
+_UNARY = {
+    # name: (backend function, dtype rule, save, vjp)
+    "neg": ("negative", "no_bool", (), lambda c, g: (-g,)),
+    "abs": ("abs", "same", (0,), lambda c, g: (g * c.inputs[0].sgn(),)),
+    "exp": ("exp", "float", ("out",), lambda c, g: (g * _cj(c.out),)),
+    "exp2": ("exp2", "float", ("out",), lambda c, g: (g * _cj(c.out) * 0.6931471805599453,)),
+    "expm1": ("expm1", "float", ("out",), lambda c, g: (g * (_cj(c.out) + 1),)),
+    "log": ("log", "float", (0,), lambda c, g: (g / _cj(c.inputs[0]),)),
+    "log2": ("log2", "float", (0,), lambda c, g: (g / (_cj(c.inputs[0]) * 0.6931471805599453),)),
+    "log10": ("log10", "float", (0,),
+              lambda c, g: (g / (_cj(c.inputs[0]) * 2.302585092994046),)),
+    "log1p": ("log1p", "float", (0,), lambda c, g: (g / (_cj(c.inputs[0]) + 1),)),
+    "sqrt": ("sqrt", "float", ("out",), lambda c, g: (g / (2 * _cj(c.out)),)),
+    "rsqrt": (_rsqrt, "float", ("out",), lambda c, g: (-0.5 * g * _cj(c.out) ** 3,)),
+    "sin": ("sin", "float", (0,), lambda c, g: (g * _cj(c.inputs[0].cos()),)),
+    "cos": ("cos", "float", (0,), lambda c, g: (-g * _cj(c.inputs[0].sin()),)),
+    "tan": ("tan", "float", ("out",), lambda c, g: (g * (1 + _cj(c.out) ** 2),)),
+    "asin": ("arcsin", "float", (0,),
+             lambda c, g: (g * _cj((1 - c.inputs[0] ** 2).rsqrt()),)),
+    "acos": ("arccos", "float", (0,),
+             lambda c, g: (-g * _cj((1 - c.inputs[0] ** 2).rsqrt()),)),
+    "atan": ("arctan", "float", (0,), lambda c, g: (g / _cj(1 + c.inputs[0] ** 2),)),
+    "sinh": ("sinh", "float", (0,), lambda c, g: (g * _cj(c.inputs[0].cosh()),)),
+    "cosh": ("cosh", "float", (0,), lambda c, g: (g * _cj(c.inputs[0].sinh()),)),
+    "tanh": ("tanh", "float", ("out",), lambda c, g: (g * _cj(1 - c.out ** 2),)),
+    "asinh": ("arcsinh", "float", (0,),
+              lambda c, g: (g * _cj((c.inputs[0] ** 2 + 1).rsqrt()),)),
+    "acosh": ("arccosh", "float", (0,),
+              lambda c, g: (g * _cj((c.inputs[0] ** 2 - 1).rsqrt()),)),
+    "atanh": ("arctanh", "float", (0,), lambda c, g: (g / _cj(1 - c.inputs[0] ** 2),)),
+    "sigmoid": (_sigmoid, "float", ("out",), lambda c, g: (g * _cj(c.out * (1 - c.out)),)),
+    "relu": (_relu, "no_bool", ("out",), lambda c, g: (g * (c.out > 0),)),
+    "reciprocal": ("reciprocal", "float", ("out",), lambda c, g: (-g * _cj(c.out * c.out),)),
+    "square": ("square", "same", (0,), lambda c, g: (2 * g * _cj(c.inputs[0]),)),
+    "sign": (_sign_impl, "real", (), _zero),
+    "sgn": (_sign_impl, "same", (0,), lambda c, g: (_sgn_vjp(c.inputs[0], g),)),
+    "floor": ("floor", "same", (), _zero),
+    "ceil": ("ceil", "same", (), _zero),
+    "trunc": ("trunc", "same", (), _zero),
+    "frac": (lambda xp, x: x - xp.trunc(x), "same", (), lambda c, g: (g,)),
+    "conj": ("conj", "same", (), lambda c, g: (g.conj(),)),
+    "logical_not": ("logical_not", "same", (), None),
+    "bitwise_not": ("invert", "same", (), None),
+    "isnan": ("isnan", "same", (), None),
+    "isinf": ("isinf", "same", (), None),
+    "isfinite": ("isfinite", "same", (), None),
+}
+
+
+def _sgn_vjp(x, g):
+    if not x.is_complex():
+        return g * 0
+    a = x.abs()
+    # d sgn(z): (g - re(g * conj(sgn z)) sgn z) / |z|, zero at z = 0
+    s = x / a.clamp(min=1e-300)
+    return (g - (g * s.conj()).real * s) / a.clamp(min=1e-300) * (a != 0)
+
+
+for _name, (_fn, _rule, _save, _vjp) in _UNARY.items():
+    register(_name, _unary_impl(_name, _fn, _rule), save=_save, vjp=_vjp)
+
+register("round", lambda xp, x, decimals=0: _round(xp, x, decimals), vjp=_zero)
+
+
+# -- binary ---------------------------------------------------------------------------------------
+
+def _binary_impl(name, fn, rule="promote"):
+    ufunc = getattr(np, fn) if isinstance(fn, str) else None
+
+    def impl(xp, a, b, **params):
+        ct = promote(a, b)
+        if rule == "float":
+            ct = to_float(ct)
+        check = _CHECKS.get(name)
+        if check is not None:
+            check(ct, a, b)
+        x, y = operand(xp, a, ct), operand(xp, b, ct)
+        if ufunc is not None:
+            return getattr(xp, fn)(x, y)
+        return fn(xp, x, y, **params)
+    return impl
+
+
+def _no_bool_sub(ct, a, b):
+    if ct is _dtype.bool:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead.")
+
+
+def _int_zero_div(ct, a, b):
+    if ct.category <= 1:
+        bad = (b == 0).any() if is_array(b) else b == 0
+        if bad:
+            raise RuntimeError("ZeroDivisionError")
+
+
+def _pow_check(ct, a, b):
+    if ct.category == 1:
+        neg = (b < 0).any() if is_array(b) else b < 0
+        if neg:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+
+
+def _bitwise_check(ct, a, b):
+    if ct.category > 1:
+        raise RuntimeError(f"bitwise op: not implemented for '{dtype_name(ct)}'")
+
+
+_CHECKS = {"sub": _no_bool_sub, "floor_divide": _int_zero_div, "remainder": _int_zero_div,
+           "pow": _pow_check, "bitwise_and": _bitwise_check, "bitwise_or": _bitwise_check,
+           "bitwise_xor": _bitwise_check}
+
+
+def _add(xp, a, b, alpha=1):
+    return xp.add(a, b if alpha == 1 else b * a.dtype.type(alpha))
+
+
+def _sub(xp, a, b, alpha=1):
+    return xp.subtract(a, b if alpha == 1 else b * a.dtype.type(alpha))
+
+
+def _div(xp, a, b, rounding_mode=None):
+    if rounding_mode is None:
+        return xp.true_divide(a, b)
+    if rounding_mode == "trunc":
+        if a.dtype.kind in "iub":
+            q = xp.floor_divide(a, b)
+            return q + ((q < 0) & (q * b != a)).astype(q.dtype)
+        return xp.trunc(xp.true_divide(a, b))
+    if rounding_mode == "floor":
+        return xp.floor_divide(a, b)
+    raise RuntimeError(
+        f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+        f"'{rounding_mode}'")
+
+
+def _div_rule_impl():
+    base = _binary_impl("div", _div)
+    floor = _binary_impl("floor_divide", _div)
+
+    def impl(xp, a, b, rounding_mode=None):
+        if rounding_mode is None:
+            ct = to_float(promote(a, b))
+            return xp.true_divide(operand(xp, a, ct), operand(xp, b, ct))
+        return (floor if rounding_mode == "floor" else base)(xp, a, b,
+                                                             rounding_mode=rounding_mode)
+    return impl
+
+
+def _maximum_vjp(c, g, sign):
+    a, b = c.inputs
+    eq = (a == b)
+    ga = g * ((a > b) if sign > 0 else (a < b)) + g * eq * 0.5
+    gb = g * ((b > a) if sign > 0 else (b < a)) + g * eq * 0.5
+    return ga, gb
+
+
+def _pow_vjp(c, g):
+    a, b = c.inputs
+    b_is_t = isinstance(b, Tensor)
+    need_a, need_b = c.needs_input_grad
+    ga = gb = None
+    if need_a:
+        bb = b if b_is_t else b
+        ga = g * _cj(bb * a ** (bb - 1)) if not (not b_is_t and b == 0) else g * 0
+        if not b_is_t or not b.is_complex():
+            ga = ga.masked_fill((bb == 0) & (a == 0), 0) if b_is_t else ga
+    if need_b and b_is_t:
+        out = a ** b
+        gb = g * _cj(out * a.log())
+        gb = gb.masked_fill((a == 0) & (b.real >= 0 if b.is_complex() else b >= 0), 0)
+    return ga, gb
+
+
+def _div_vjp(c, g):
+    a, b = c.inputs
+    if c.params.get("rounding_mode") is not None:
+        return (g * 0 if isinstance(a, Tensor) else None,
+                g * 0 if isinstance(b, Tensor) else None)
+    ga = g / _cj(b) if c.needs_input_grad[0] else None
+    gb = -g * _cj(a / (b * b)) if c.needs_input_grad[1] else None
+    return ga, gb
+
+
+def _remainder_vjp(c, g):
+    a, b = c.inputs
+    gb = -g * a.div(b, rounding_mode="floor") if c.needs_input_grad[1] else None
+    return g, gb
+
+
+_BINARY = {
+    # name: (backend function, dtype rule, save, vjp)
+    "add": (_add, "promote", (),
+            lambda c, g: (g, g * c.params["alpha"] if "alpha" in c.params else g)),
+    "sub": (_sub, "promote", (),
+            lambda c, g: (g, -g * c.params["alpha"] if "alpha" in c.params else -g)),
+    "mul": ("multiply", "promote", (0, 1),
+            lambda c, g: (g * _cj(c.inputs[1]) if c.needs_input_grad[0] else None,
+                          g * _cj(c.inputs[0]) if c.needs_input_grad[1] else None)),
+    "floor_divide": ("floor_divide", "promote", (), None),
+    "remainder": ("remainder", "promote", (0, 1), _remainder_vjp),
+    "fmod": ("fmod", "promote", (), lambda c, g: (g, None)),
+    "pow": ("power", "promote", (0, 1), _pow_vjp),
+    "maximum": ("maximum", "promote", (0, 1), lambda c, g: _maximum_vjp(c, g, 1)),
+    "minimum": ("minimum", "promote", (0, 1), lambda c, g: _maximum_vjp(c, g, -1)),
+    "atan2": ("arctan2", "float", (0, 1),
+              lambda c, g: (g * c.inputs[1] / (c.inputs[0] ** 2 + c.inputs[1] ** 2),
+                            -g * c.inputs[0] / (c.inputs[0] ** 2 + c.inputs[1] ** 2))),
+    "eq": ("equal", "promote", (), None),
+    "ne": ("not_equal", "promote", (), None),
+    "lt": ("less", "promote", (), None),
+    "le": ("less_equal", "promote", (), None),
+    "gt": ("greater", "promote", (), None),
+    "ge": ("greater_equal", "promote", (), None),
+    "logical_and": ("logical_and", "promote", (), None),
+    "logical_or": ("logical_or", "promote", (), None),
+    "logical_xor": ("logical_xor", "promote", (), None),
+    "bitwise_and": ("bitwise_and", "promote", (), None),
+    "bitwise_or": ("bitwise_or", "promote", (), None),
+    "bitwise_xor": ("bitwise_xor", "promote", (), None),
+}
+
+for _name, (_fn, _rule, _save, _vjp) in _BINARY.items():
+    register(_name, _binary_impl(_name, _fn, _rule), save=_save, vjp=_vjp)
+
+register("div", _div_rule_impl(), save=(0, 1), vjp=_div_vjp)
+
+
+# -- where, clamp, casts, copies ------------------------------------------------------------------
+
+def _where(xp, cond, a, b):
+    if cond.dtype != np.bool_:
+        if cond.dtype != np.uint8:
+            raise RuntimeError(
+                f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                f"{dtype_name(_dtype.FROM_NP[cond.dtype])}")
+        cond = cond.astype(bool)
+    ct = promote(a, b)
+    return xp.where(cond, operand(xp, a, ct), operand(xp, b, ct))
+
+
+register("where", _where, save=(0,),
+         vjp=lambda c, g: (None, g * c.inputs[0] if c.needs_input_grad[1] else None,
+                           g * c.inputs[0].logical_not() if c.needs_input_grad[2] else None))
+
+
+def _clamp(xp, x, lo, hi):
+    if lo is None and hi is None:
+        raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
+    ct = promote(*(v for v in (x, lo, hi) if v is not None))
+    if _dtype.FROM_NP[x.dtype] is _dtype.bool and ct is _dtype.bool:
+        raise RuntimeError("clamp: not implemented for 'Bool'")
+    if ct.is_complex:
+        raise RuntimeError("clamp is not supported for complex types")
+    y = operand(xp, x, ct)
+    if lo is not None:
+        y = xp.maximum(y, operand(xp, lo, ct))
+    if hi is not None:
+        y = xp.minimum(y, operand(xp, hi, ct))
+    # NaN in the input propagates (maximum/minimum already do); NaN bounds give NaN as in torch
+    return y
+
+
+def _clamp_vjp(c, g):
+    x, lo, hi = c.inputs
+    inside = True
+    if lo is not None:
+        inside = (x >= lo) if isinstance(inside, bool) else inside & (x >= lo)
+    if hi is not None:
+        inside = (x <= hi) if isinstance(inside, bool) else inside & (x <= hi)
+    gx = g * inside if c.needs_input_grad[0] else None
+    glo = g * (x < lo) if isinstance(lo, Tensor) and c.needs_input_grad[1] else None
+    ghi = g * (x > hi) if isinstance(hi, Tensor) and c.needs_input_grad[2] else None
+    if glo is not None and hi is not None:
+        glo = glo * (lo <= hi) if isinstance(hi, Tensor) else glo
+    return gx, glo, ghi
+
+
+register("clamp", _clamp, save=(0, 1, 2), vjp=_clamp_vjp)
+
+
+def _cast(xp, x, dtype):
+    return x.astype(dtype.np, copy=True)
+
+
+register("_to_copy", _cast,
+         vjp=lambda c, g: (g.real.to(_dtype.FROM_NP[c.in_meta[0][1]])
+                           if g.is_complex() and c.in_meta[0][1].kind != "c"
+                           else g.to(_dtype.FROM_NP[c.in_meta[0][1]]),),
+         backward_name="ToCopyBackward0")
+register("clone", lambda xp, x: x.copy(), vjp=lambda c, g: (g,))
+
+
+def _fill(xp, x, value):
+    return xp.full(x.shape, operand(xp, value, _dtype.FROM_NP[x.dtype]), dtype=x.dtype)
+
+
+def _fill_inplace(xp, dst, value):
+    dst[...] = operand(xp, value, _dtype.FROM_NP[dst.dtype])
+
+
+def _fill_vjp(c, g):
+    return g * 0, g.sum() if c.needs_input_grad[1] else None
+
+
+def _copy(xp, x, src):
+    src = operand(xp, src, _dtype.FROM_NP[x.dtype])
+    try:
+        return xp.broadcast_to(src, x.shape).copy()
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({x.shape[-1] if x.ndim else 1}) must match the size of "
+            f"tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
+            f"{max(x.ndim - 1, 0)}") from None
+
+
+def _copy_inplace(xp, dst, src):
+    dst[...] = _copy(xp, dst, src)
+
+
+register("fill", _fill, vjp=_fill_vjp, inplace=_fill_inplace)
+register("copy", _copy, vjp=lambda c, g: (g * 0, g), inplace=_copy_inplace)
+
+
+def _to_device(xp, x, device, source):
+    from ..backends import _BY_ARRAY_TYPE, for_device
+    host = _BY_ARRAY_TYPE[type(x)].to_numpy(x)
+    return for_device(device).from_numpy(host, device)
+
+
+register("_to_device", _to_device, backward_name="ToCopyBackward0",
+         vjp=lambda c, g: (g.to(c.params["source"]),))

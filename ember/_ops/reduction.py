@@ -1,0 +1,317 @@
+"""Reductions over dims (``dim`` None, int or tuple; ``keepdim``; ``dtype=``) with PyTorch's
+result dtypes: integer sums and products give int64, half types accumulate in float32,
+``mean`` wants a floating input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype
+from .registry import register
+from .rules import acc_dtype, dims, dtype_name
+
+
+def _in_dtype(name, x, dtype, rule):
+    dt = _dtype.FROM_NP[x.dtype]
+    if dtype is not None:
+        return dtype, dtype
+    if rule == "int64" and dt.category <= 1:
+        return _dtype.int64, _dtype.int64
+    if rule == "float" and dt.category <= 1:
+        raise RuntimeError(
+            f"{name}(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {dtype_name(dt)}")
+    return acc_dtype(dt), dt
+
+
+def _reduction(name, fn, rule):
+    def impl(xp, x, dim=None, keepdim=False, dtype=None):
+        ax = dims(dim, x.ndim, name)
+        acc, out = _in_dtype(name, x, dtype, rule)
+        y = getattr(xp, fn)(x.astype(acc.np, copy=False), axis=ax, keepdims=keepdim)
+        return xp.asarray(y).astype(out.np, copy=False)
+    return impl
+
+
+def expand_back(g, shape, ax, keepdim):
+    """A reduced gradient broadcast back to the input's ``shape``."""
+    if not keepdim:
+        for d in ax:
+            g = g.unsqueeze(d)
+    return g.expand(shape)
+
+
+def _sum_vjp(c, g):
+    p = c.params
+    return (expand_back(g, c.in_meta[0][0], dims(p.get("dim"), len(c.in_meta[0][0])),
+                        p.get("keepdim", False)),)
+
+
+def _n_reduced(shape, ax):
+    return math.prod(shape[d] for d in ax)
+
+
+def _mean_vjp(c, g):
+    shape = c.in_meta[0][0]
+    ax = dims(c.params.get("dim"), len(shape))
+    g = expand_back(g, shape, ax, c.params.get("keepdim", False))
+    return (g / max(_n_reduced(shape, ax), 1),)
+
+
+def _prod_vjp(c, g):
+    (x,), out = c.inputs, c.out
+    shape = x.shape
+    ax = dims(c.params.get("dim"), x.ndim)
+    kd = c.params.get("keepdim", False)
+    g, out = expand_back(g, shape, ax, kd), expand_back(out, shape, ax, kd)
+    if not bool((x == 0).any()):
+        return (g * (out / x).conj(),)
+    # with zeros: the product of all *other* elements, from exclusive cumulative products
+    flat = x.movedim(ax, tuple(range(x.ndim - len(ax), x.ndim))).flatten(x.ndim - len(ax))
+    ones = flat.new_ones(flat.shape[:-1] + (1,))
+    left = ones.cat_with(flat[..., :-1]).cumprod(-1)
+    right = ones.cat_with(flat.flip(-1)[..., :-1]).cumprod(-1).flip(-1)
+    others = (left * right).unflatten(-1, tuple(shape[d] for d in ax))
+    others = others.movedim(tuple(range(x.ndim - len(ax), x.ndim)), ax)
+    return (g * others.conj(),)
+
+
+register("sum", _reduction("sum", "sum", "int64"), vjp=_sum_vjp)
+register("prod", _reduction("prod", "prod", "int64"), save=(0, "out"), vjp=_prod_vjp)
+register("mean", _reduction("mean", "mean", "float"), vjp=_mean_vjp)
+
+
+def _nonempty(name, x, ax):
+    if x.size == 0 and any(x.shape[d] == 0 for d in ax) or x.size == 0 and not ax:
+        if len(ax) == x.ndim:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument.")
+        raise IndexError(
+            f"{name}(): Expected reduction dim {ax[0]} to have non-zero size.")
+
+
+def _minmax(name, fn):
+    def impl(xp, x, dim=None, keepdim=False):
+        ax = dims(dim, x.ndim, name)
+        _nonempty(name, x, ax)
+        if x.dtype.kind == "c":
+            raise RuntimeError(f"{name}(): does not support complex input")
+        if x.dtype.kind == "f" or x.dtype == _dtype.bfloat16.np:
+            return getattr(xp, fn)(x, axis=ax, keepdims=keepdim)  # nan propagates as in torch
+        return getattr(xp, fn)(x, axis=ax, keepdims=keepdim)
+    return impl
+
+
+def _even_vjp(c, g):
+    """Gradient of max/min/amax/amin: shared evenly among the elements that attain it."""
+    (x,), out = c.inputs, c.out
+    ax = dims(c.params.get("dim"), x.ndim)
+    kd = c.params.get("keepdim", False)
+    mask = x == expand_back(out, x.shape, ax, kd)
+    count = mask.sum(dim=ax, keepdim=True)
+    return (expand_back(g, x.shape, ax, kd) * mask / count,)
+
+
+register("amax", _minmax("amax", "amax"), save=(0, "out"), vjp=_even_vjp)
+register("amin", _minmax("amin", "amin"), save=(0, "out"), vjp=_even_vjp,)
+
+
+def _arg(name, fn):
+    def impl(xp, x, dim=None, keepdim=False):
+        if x.dtype.kind == "c":
+            raise RuntimeError(f"{name}(): does not support complex input")
+        if dim is None:
+            if x.size == 0:
+                raise RuntimeError(
+                    f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+            r = getattr(xp, fn)(x.reshape(-1))
+            return xp.asarray(r, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ())
+        (d,) = dims(dim, x.ndim, name)
+        if x.ndim and x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        return getattr(xp, fn)(x, axis=d if x.ndim else None, keepdims=keepdim).astype(np.int64)
+    return impl
+
+
+register("argmax", _arg("argmax", "argmax"))
+register("argmin", _arg("argmin", "argmin"))
+
+
+def _max_dim(name, fn, argfn):
+    def impl(xp, x, dim, keepdim=False):
+        (d,) = dims(dim, x.ndim, name)
+        if x.ndim and x.shape[d] == 0:
+            raise IndexError(
+                f"{name}(): Expected reduction dim {d} to have non-zero size.")
+        if x.dtype.kind == "c":
+            raise RuntimeError(f"{name}(): does not support complex input")
+        if x.ndim == 0:
+            return x.copy(), xp.zeros((), np.int64)
+        idx = getattr(xp, argfn)(x, axis=d, keepdims=True)
+        vals = xp.take_along_axis(x, idx, axis=d)
+        if not keepdim:
+            idx, vals = idx.squeeze(d), vals.squeeze(d)
+        return vals, idx.astype(np.int64)
+    return impl
+
+
+def _max_dim_vjp(c, g):
+    g = g[0]
+    if g is None:
+        return (None,)
+    shape = c.in_meta[0][0]
+    if not shape:
+        return (g,)
+    (d,) = dims(c.params["dim"], len(shape))
+    idx = c.out[1]
+    kd = c.params.get("keepdim", False)
+    if not kd:
+        g, idx = g.unsqueeze(d), idx.unsqueeze(d)
+    return (g.new_zeros(shape).scatter(d, idx, g),)
+
+
+register("max_dim", _max_dim("max", "max", "argmax"), save=("out",), vjp=_max_dim_vjp, nout=2,
+         backward_name="MaxBackward0")
+register("min_dim", _max_dim("min", "min", "argmin"), save=("out",), vjp=_max_dim_vjp, nout=2,
+         backward_name="MinBackward0")
+
+
+def _bool_reduce(name, fn):
+    def impl(xp, x, dim=None, keepdim=False):
+        ax = dims(dim, x.ndim, name)
+        r = getattr(xp, fn)(x, axis=ax, keepdims=keepdim)
+        return xp.asarray(r).astype(np.uint8 if x.dtype == np.uint8 else np.bool_)
+    return impl
+
+
+register("all", _bool_reduce("all", "all"))
+register("any", _bool_reduce("any", "any"))
+
+
+def _var_impl(name, take_sqrt):
+    def impl(xp, x, dim=None, correction=1, keepdim=False):
+        dt = _dtype.FROM_NP[x.dtype]
+        if dt.category <= 1:
+            raise RuntimeError(
+                f"{name}(): input dtype should be either floating point or complex dtypes. "
+                f"Got {dtype_name(dt)} instead.")
+        ax = dims(dim, x.ndim, name)
+        acc = acc_dtype(dt)
+        y = x.astype(acc.np, copy=False)
+        n = _n_reduced(x.shape, ax)
+        mu = y.mean(axis=ax, keepdims=True) if n else y.sum(axis=ax, keepdims=True)
+        dev = y - mu
+        sq = (dev * dev.conj()).real if dev.dtype.kind == "c" else dev * dev
+        denom = max(n - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = sq.sum(axis=ax, keepdims=keepdim) / sq.dtype.type(denom)
+        r = xp.sqrt(v) if take_sqrt else v
+        return xp.asarray(r).astype(dt.to_real().np, copy=False)
+    return impl
+
+
+def _var_vjp(c, g):
+    (x,) = c.inputs
+    p = c.params
+    ax = dims(p.get("dim"), x.ndim)
+    kd = p.get("keepdim", False)
+    n = _n_reduced(x.shape, ax)
+    mu = x.mean(dim=ax, keepdim=True)
+    scale = 2.0 / (n - p.get("correction", 1))
+    return (expand_back(g, x.shape, ax, kd) * (x - mu) * scale,)
+
+
+def _std_vjp(c, g):
+    (x,), out = c.inputs, c.out
+    p = c.params
+    ax = dims(p.get("dim"), x.ndim)
+    kd = p.get("keepdim", False)
+    n = _n_reduced(x.shape, ax)
+    mu = x.mean(dim=ax, keepdim=True)
+    zero = expand_back(out == 0, x.shape, ax, kd)
+    gs = expand_back(g / out, x.shape, ax, kd).masked_fill(zero, 0)
+    return (gs * (x - mu) / (n - p.get("correction", 1)),)
+
+
+register("var", _var_impl("var", False), save=(0,), vjp=_var_vjp)
+register("std", _var_impl("std", True), save=(0, "out"), vjp=_std_vjp)
+
+
+def _logsumexp(xp, x, dim, keepdim=False):
+    dt = _dtype.FROM_NP[x.dtype]
+    ct = dt if dt.category >= 2 else _dtype.get_default_dtype()
+    y = x.astype(acc_dtype(ct).np, copy=False)
+    ax = dims(dim, x.ndim, "logsumexp")
+    if y.size == 0:
+        r = xp.log(xp.sum(xp.exp(y), axis=ax, keepdims=keepdim))
+        return xp.asarray(r).astype(ct.np)
+    m = xp.amax(y, axis=ax, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    r = xp.log(xp.sum(xp.exp(y - m), axis=ax, keepdims=True)) + m
+    if not keepdim:
+        r = r.squeeze(ax) if ax else r
+    return xp.asarray(r).astype(ct.np, copy=False)
+
+
+def _logsumexp_vjp(c, g):
+    (x,), out = c.inputs, c.out
+    ax = dims(c.params.get("dim"), x.ndim)
+    kd = c.params.get("keepdim", False)
+    return (expand_back(g, x.shape, ax, kd) * (x - expand_back(out, x.shape, ax, kd)).exp(),)
+
+
+register("logsumexp", _logsumexp, save=(0, "out"), vjp=_logsumexp_vjp)
+
+
+def _norm(xp, x, p=2.0, dim=None, keepdim=False):
+    dt = _dtype.FROM_NP[x.dtype]
+    if dt.category <= 1:
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{dtype_name(dt)}")
+    ax = dims(dim, x.ndim, "norm")
+    a = xp.abs(x.astype(acc_dtype(dt).np, copy=False))
+    if p == math.inf:
+        r = xp.amax(a, axis=ax, keepdims=keepdim) if a.size else xp.zeros(
+            _kept(a.shape, ax, keepdim), a.dtype)
+    elif p == -math.inf:
+        r = xp.amin(a, axis=ax, keepdims=keepdim)
+    elif p == 0:
+        r = xp.sum(a != 0, axis=ax, keepdims=keepdim).astype(a.dtype)
+    elif p == 1:
+        r = xp.sum(a, axis=ax, keepdims=keepdim)
+    elif p == 2:
+        r = xp.sqrt(xp.sum(a * a, axis=ax, keepdims=keepdim))
+    else:
+        r = xp.sum(a ** p, axis=ax, keepdims=keepdim) ** (1.0 / p)
+    return xp.asarray(r).astype(dt.to_real().np, copy=False)
+
+
+def _kept(shape, ax, keepdim):
+    return tuple(1 if d in ax else s for d, s in enumerate(shape) if keepdim or d not in ax)
+
+
+def _norm_vjp(c, g):
+    (x,), out = c.inputs, c.out
+    p = c.params.get("p", 2.0)
+    ax = dims(c.params.get("dim"), x.ndim)
+    kd = c.params.get("keepdim", False)
+    g, out = expand_back(g, x.shape, ax, kd), expand_back(out, x.shape, ax, kd)
+    if p == 0:
+        return (g * 0,)
+    if p == 1:
+        return (g * x.sgn(),)
+    if p in (math.inf, -math.inf):
+        mask = x.abs() == out
+        return (g * x.sgn() * mask / mask.sum(dim=ax, keepdim=True),)
+    if p == 2:
+        return (g * x / out.masked_fill(out == 0, 1) * (out != 0),)
+    a = x.abs()
+    r = x.sgn() * a ** (p - 1) / out.masked_fill(out == 0, 1) ** (p - 1)
+    return (g * r * (out != 0),)
+
+
+register("norm", _norm, save=(0, "out"), vjp=_norm_vjp, backward_name="LinalgVectorNormBackward0")

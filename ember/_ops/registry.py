@@ -1,0 +1,331 @@
+"""The op registry and the eager interpreter over it.
+
+# NOTE [ The op registry ]
+An op is defined once, as an ``OpDef``:
+
+- ``impl(xp, *args, **params)``: the forward over backend arrays (``xp`` is the array module
+  of the inputs, NumPy or CuPy) and Python scalars; it applies PyTorch's dtype rules itself
+  through the shared helpers in ``_rules``. ``kernels`` may override it per backend.
+- ``vjp(ctx, grad)``: the backward, written in ember ops so that higher-order gradients come
+  from autograd itself. ``ctx`` is the graph node: ``ctx.inputs`` (the saved inputs, None where
+  not saved), ``ctx.out`` (the saved output), ``ctx.params``, ``ctx.needs_input_grad``. It
+  returns one gradient per positional argument (None for non-tensors or unneeded ones), of the
+  input's shape or any shape broadcastable to it.
+- ``save``: which positional inputs backward needs (``"out"`` in it saves the output), so a
+  node keeps alive only what its VJP reads.
+- ``view``: the output is a view of input 0 (shares memory and its version counter).
+- ``nout``: number of outputs (tuples for > 1).
+
+Eager execution (``apply``), in-place execution (``apply_inplace``) and autograd recording are
+interpreters over these entries; tracing, export and compilation will be more of them. Public
+functions and Tensor methods are thin wrappers generated from or written over the registry.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor, _make
+from ..autograd.grad_mode import STATE as _GRAD
+from ..autograd.graph import OpNode, SavedTensor, grad_edge
+from ..backends import _BY_ARRAY_TYPE
+
+REGISTRY: dict[str, OpDef] = {}
+
+_ndarray = np.ndarray
+
+
+class _All:
+    def __contains__(self, i) -> bool:
+        return True
+
+
+_ALL = _All()
+
+
+class OpDef:
+    """One op with all of its rules (see NOTE [ The op registry ])."""
+
+    __slots__ = ("name", "impl", "vjp", "save", "save_out", "view", "nout", "kernels",
+                 "backward_name", "inplace")
+
+    def __init__(self, name, impl, *, vjp=None, save=(), view=False, nout=1,
+                 backward_name=None, inplace=None):
+        self.name, self.impl, self.vjp = name, impl, vjp
+        # ``inplace(xp, dst, *args, **params)``: an optional direct in-place kernel, used when
+        # no graph is recorded (``x[i] = v``, ``add_`` under no_grad) to skip a copy
+        self.inplace = inplace
+        self.save = _ALL if save == "all" else tuple(i for i in save if i != "out")
+        self.save_out = save != "all" and "out" in save
+        self.view, self.nout, self.kernels = view, nout, {}
+        self.backward_name = backward_name or (
+            "".join(p.capitalize() for p in name.strip("_").split("_")) + "Backward0")
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+    def __call__(self, *args, **params):
+        return apply(self, args, params)
+
+
+def register(name: str, impl, **kw) -> OpDef:
+    if name in REGISTRY:
+        raise ValueError(f"op {name!r} is registered twice")
+    op = REGISTRY[name] = OpDef(name, impl, **kw)
+    return op
+
+
+def _as_array(r):
+    # NumPy returns scalars, not 0-d arrays, from ufuncs on 0-d inputs and full reductions.
+    return r if type(r) in _BY_ARRAY_TYPE else np.asarray(r)
+
+
+def _devices_error(op, args):
+    devs = []
+    for a in args:
+        if isinstance(a, Tensor) and str(a.device) not in devs:
+            devs.append(str(a.device))
+    return RuntimeError(
+        f"{op.name}: Expected all tensors to be on the same device, but found at least two "
+        f"devices, {devs[0]} and {devs[1]}!")
+
+
+def apply(op: OpDef, args: tuple, params: dict):
+    """Run ``op`` eagerly on tensors/scalars ``args``; record a graph node when needed."""
+    arrays = []
+    rg = False
+    atype = None
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a._data
+            if atype is None:
+                atype = type(d)
+            elif type(d) is not atype:
+                raise _devices_error(op, args)
+            arrays.append(d)
+            if a._requires_grad:
+                rg = True
+        else:
+            arrays.append(a)
+    if atype is None:
+        raise TypeError(f"{op.name}(): expected at least one Tensor argument, got "
+                        f"{', '.join(type(a).__name__ for a in args) or 'none'}")
+    backend = _BY_ARRAY_TYPE[atype]
+    fn = op.kernels.get(backend.name, op.impl) if op.kernels else op.impl
+    out = fn(backend.xp, *arrays, **params)
+    if op.nout == 1:
+        out = _make(_as_array(out))
+        if op.view:
+            _mark_view(out, args[0], False)
+        if rg and _GRAD.grad_enabled and op.vjp is not None:
+            record(op, args, params, (out,))
+        return out
+    outs = tuple(_make(_as_array(o)) for o in out)
+    if op.view:
+        for o in outs:
+            _mark_view(o, args[0], True)
+    if rg and _GRAD.grad_enabled and op.vjp is not None:
+        record(op, args, params, outs)
+    return outs
+
+
+def _mark_view(out: Tensor, src: Tensor, multi: bool) -> None:
+    base = src._base if src._base is not None else src
+    out._base = base
+    out._vc = base._version_counter()
+    if base._requires_grad and (multi or not _GRAD.grad_enabled):
+        meta = out._autograd_meta()
+        meta.view_creation_meta = "multi_output" if multi and _GRAD.grad_enabled else "no_grad"
+
+
+def _differentiable(t: Tensor) -> bool:
+    return t._data.dtype.kind in "fc" or t._data.dtype == _dtype.bfloat16.np
+
+
+def record(op: OpDef, args: tuple, params: dict, outs: tuple) -> OpNode:
+    """Attach a graph node for ``op`` applied to ``args`` giving ``outs``."""
+    edges, in_meta, saved = [], [], []
+    for i, a in enumerate(args):
+        is_t = isinstance(a, Tensor)
+        edges.append(_edge(a) if is_t and a._requires_grad else None)
+        in_meta.append((a._data.shape, a._data.dtype) if is_t else None)
+        # non-tensor arguments (numbers, None) are kept as they are for the VJP
+        saved.append((SavedTensor(a, False, op.name) if i in op.save else None) if is_t else a)
+    saved_out = None
+    if op.save_out:
+        saved_out = (SavedTensor(outs[0], True, op.name) if op.nout == 1 else
+                     tuple(SavedTensor(o, True, op.name) for o in outs))
+    node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), None, op.nout,
+                  tuple((o._data.shape, o._data.dtype) for o in outs))
+    for i, o in enumerate(outs):
+        if _differentiable(o):
+            o._grad_fn, o._output_nr, o._requires_grad = node, i, True
+    if saved_out is not None:
+        if op.nout == 1:
+            saved_out.output_nr = 0
+        node.saved_out = saved_out
+    return node
+
+
+def _edge(t: Tensor):
+    """``grad_edge`` plus PyTorch's regeneration of a stale view's history: a view whose base
+    was modified in place since the view's grad_fn was made reads its gradient through the
+    base (as_strided-style) instead."""
+    base = t._base
+    if base is not None and base._grad_fn is not None and t._meta is not None:
+        vv = t._meta.view_version
+        if vv is not None and vv != t._vc.value:
+            _rebase_view(t)
+    return grad_edge(t)
+
+
+# -- in-place -------------------------------------------------------------------------------------
+
+def _check_inplace(op: OpDef, self: Tensor, rg: bool) -> None:
+    if not (rg and _GRAD.grad_enabled):
+        return
+    if self._grad_fn is None and self._requires_grad and self._base is None:
+        raise RuntimeError(
+            f"a leaf Variable that requires grad is being used in an in-place operation "
+            f"({op.name}_).")
+    base = self._base
+    if base is not None:
+        if base._grad_fn is None and base._requires_grad:
+            raise RuntimeError(
+                f"a view of a leaf Variable that requires grad is being used in an in-place "
+                f"operation ({op.name}_).")
+        cm = self._meta.view_creation_meta if self._meta is not None else None
+        if cm == "multi_output":
+            fn = self._grad_fn.name() if self._grad_fn else "a view op"
+            raise RuntimeError(
+                f"Output {self._output_nr} of {fn}"
+                " is a view and is being modified inplace. This view is the output of a function "
+                "that returns multiple views. Such functions do not allow the output views to be "
+                "modified inplace. You should replace the inplace operation by an out-of-place "
+                "one.")
+        if cm == "no_grad":
+            raise RuntimeError(
+                "A view was created in no_grad mode and is being modified inplace with grad mode "
+                "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+                "You can clarify your code by moving both the view and the inplace either both "
+                "inside the no_grad block (if you don't want the inplace to be tracked) or both "
+                "outside (if you want the inplace to be tracked).")
+
+
+def apply_inplace(op: OpDef, self: Tensor, args: tuple, params: dict) -> Tensor:
+    """Run ``op(self, *args)`` and write the result into ``self`` (``self.op_(...)``)."""
+    rg = self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+    _check_inplace(op, self, rg)
+    record_it = rg and _GRAD.grad_enabled and op.vjp is not None
+    if not record_it and op.inplace is not None:
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        op.inplace(_BY_ARRAY_TYPE[type(self._data)].xp, self._data, *arrays, **params)
+        self._bump_version(op.name + "_")
+        return self
+    all_args = (self, *args)
+    if record_it and 0 in op.save:
+        # backward needs self's value before the write: save a (differentiable) copy
+        from . import CLONE
+        all_args = (CLONE(self), *args)
+    with _no_grad():
+        result = apply(op, all_args, params)
+    _write_into(op, self, result._data)
+    if record_it:
+        if self._base is not None:
+            _record_view_inplace(op, self, all_args, params, result)
+        else:
+            _record_inplace(op, self, all_args, params, result)
+    return self
+
+
+def _write_into(op: OpDef, self: Tensor, value) -> None:
+    dst = self._data
+    rt, st = _dtype.FROM_NP[value.dtype], _dtype.FROM_NP[dst.dtype]
+    if rt is not st and not _dtype.can_cast(rt, st):
+        raise RuntimeError(
+            f"{op.name}_: result type {_TYPE_WORD[rt.name]} can't be cast to the desired output "
+            f"type {_TYPE_WORD[st.name]}")
+    if value.shape != dst.shape:
+        try:
+            shape = np.broadcast_shapes(value.shape, dst.shape)
+        except ValueError:
+            shape = None
+        if shape != dst.shape:
+            raise RuntimeError(
+                f"{op.name}_: output with shape {list(dst.shape)} doesn't match the broadcast "
+                f"shape {list(shape) if shape else list(value.shape)}")
+    _BY_ARRAY_TYPE[type(dst)].xp.copyto(dst, value, casting="unsafe")
+    self._bump_version(op.name + "_")
+
+
+_TYPE_WORD = {
+    "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+    "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+    "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+}
+
+
+def _record_inplace(op, self, args, params, result) -> None:
+    # Re-record with ``self`` as the output: its new history is the op applied to its old one.
+    node = record(op, args, params, (result,))
+    result._grad_fn = None
+    self._grad_fn, self._output_nr, self._requires_grad = node, 0, True
+    if op.save_out:
+        node.saved_out = SavedTensor(self, True, op.name)
+
+
+def _record_view_inplace(op, view, args, params, result) -> None:
+    """In-place on a view: the base's history becomes "base with the view's region replaced"
+    (PyTorch's CopySlices), and the view's history is re-read from the base."""
+    from ..autograd.graph import CopySlices
+    base = view._base
+    # Gradient for the region flows through op's own VJP; the rest of the base is untouched.
+    node = record(op, args, params, (result,))
+    result._grad_fn = None
+    idx = view_index(base._data, view._data)
+    copy = CopySlices(grad_edge(base) if base._requires_grad else None, base, idx, node)
+    base._grad_fn, base._output_nr, base._requires_grad = copy, 0, True
+    _rebase_view(view)
+
+
+def _rebase_view(view: Tensor) -> None:
+    base = view._base
+    idx = view_index(base._data, view._data)
+    node = record(REGISTRY["_view_of_base"], (base,), {"index": idx}, (_make(view._data),))
+    view._grad_fn, view._output_nr, view._requires_grad = node, 0, True
+    view._autograd_meta().view_version = view._version_counter().value
+
+
+def view_index(base_arr, view_arr):
+    """Flat (row-major) indices into ``base_arr`` of each element of its view ``view_arr``."""
+    xp = _BY_ARRAY_TYPE[type(base_arr)].xp
+    isz = base_arr.itemsize
+
+    def positions(a, offset):
+        pos = xp.full(a.shape, offset, dtype=np.int64)
+        for d, (n, s) in enumerate(zip(a.shape, a.strides)):
+            shape = [1] * a.ndim
+            shape[d] = n
+            pos = pos + (xp.arange(n, dtype=np.int64) * (s // isz)).reshape(shape)
+        return pos
+
+    from .._tensor import _address
+    pb = positions(base_arr, 0).reshape(-1)
+    pv = positions(view_arr, (_address(view_arr) - _address(base_arr)) // isz)
+    if base_arr.flags.c_contiguous:
+        return pv
+    inv = xp.full(int(pb.max()) + 1 if pb.size else 1, -1, dtype=np.int64)
+    inv[pb] = xp.arange(pb.size, dtype=np.int64)
+    return inv[pv]
+
+
+class _no_grad:
+    __slots__ = ("prev",)
+
+    def __enter__(self):
+        self.prev = _GRAD.grad_enabled
+        _GRAD.grad_enabled = False
+
+    def __exit__(self, *exc):
+        _GRAD.grad_enabled = self.prev

@@ -1,0 +1,398 @@
+"""View ops (outputs share memory with their input, as in PyTorch) and cat/stack/flip.
+
+# NOTE [ View backward ]
+Views whose gradient is a reshape or permutation of the output gradient say so. The others
+(select, narrow, slicing, diagonal, unfold, as_strided) share one generic VJP: the output's
+elements are located in the input by probing the view op on an index-free array of the input's
+shape (``view_index``), and the gradient is put there in a zero tensor, accumulating where a
+view repeats elements (unfold with step < size, as_strided).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype
+from .registry import register, view_index
+from .rules import dims, promote, wrap_dim
+
+
+def infer_shape(shape, numel: int, op: str = "view") -> tuple:
+    shape = tuple(int(s) for s in shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if any(s < -1 for s in shape):
+        raise RuntimeError(f"invalid shape dimension {min(shape)}")
+    known = math.prod(s for s in shape if s != -1)
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = shape[:neg[0]] + (numel // known,) + shape[neg[0] + 1:]
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def _view(xp, x, shape):
+    shape = infer_shape(shape, x.size)
+    try:
+        return xp.reshape(x, shape, copy=False)
+    except ValueError:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.") \
+            from None
+
+
+def _reshape_vjp(c, g):
+    return (g.reshape(c.in_meta[0][0]),)
+
+
+register("view", _view, view=True, vjp=_reshape_vjp)
+# reshape when a copy is needed (the wrapper picks "view" when it is not)
+register("_reshape_copy", lambda xp, x, shape: xp.reshape(x, infer_shape(shape, x.size)).copy(),
+         vjp=_reshape_vjp, backward_name="ReshapeAliasBackward0")
+
+
+def _squeeze(xp, x, dim=None):
+    if dim is None:
+        return xp.squeeze(x)
+    ax = tuple(d for d in dims(dim, x.ndim, "squeeze") if x.ndim and x.shape[d] == 1)
+    return xp.squeeze(x, axis=ax) if ax else x.view()
+
+
+def _unsqueeze(xp, x, dim):
+    return xp.expand_dims(x, wrap_dim(dim, x.ndim + 1, "unsqueeze"))
+
+
+register("squeeze", _squeeze, view=True, vjp=_reshape_vjp)
+register("unsqueeze", _unsqueeze, view=True, vjp=_reshape_vjp)
+
+
+def _expand(xp, x, size):
+    size = tuple(size)
+    if len(size) < x.ndim:
+        raise RuntimeError(
+            f"expand(torch.{_dtype.FROM_NP[x.dtype].name}{{{list(x.shape)}}}, size={list(size)}): "
+            f"the number of sizes provided ({len(size)}) must be greater or equal to the number "
+            f"of dimensions in the tensor ({x.ndim})")
+    lead = len(size) - x.ndim
+    out = []
+    for i, s in enumerate(size):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(
+                    f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
+                    "non-existing dimension 0")
+            out.append(s)
+            continue
+        have = x.shape[i - lead]
+        if s == -1:
+            s = have
+        elif have != s and have != 1:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({have}) at "
+                f"non-singleton dimension {i}.  Target sizes: {list(size)}.  Tensor sizes: "
+                f"{list(x.shape)}")
+        out.append(s)
+    return xp.broadcast_to(x, tuple(out))
+
+
+# the engine reduces the gradient to the input's shape (NOTE [ Backward engine ])
+register("expand", _expand, view=True, vjp=lambda c, g: (g,))
+
+
+def _transpose(xp, x, dim0, dim1):
+    if x.ndim == 0:
+        return x.view()
+    return xp.swapaxes(x, wrap_dim(dim0, x.ndim, "transpose"), wrap_dim(dim1, x.ndim, "transpose"))
+
+
+register("transpose", _transpose, view=True,
+         vjp=lambda c, g: (g.transpose(c.params["dim0"], c.params["dim1"]),))
+
+
+def _permute(xp, x, dims_):
+    if len(dims_) != x.ndim:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not "
+            f"equal to len(dims) = {len(dims_)}".replace("(sparse_coo)", ""))
+    d = [wrap_dim(i, x.ndim, "permute") for i in dims_]
+    if len(set(d)) != len(d):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return xp.transpose(x, d)
+
+
+def _permute_vjp(c, g):
+    n = len(c.params["dims_"])
+    d = [wrap_dim(i, n) for i in c.params["dims_"]]
+    inv = [0] * n
+    for i, p in enumerate(d):
+        inv[p] = i
+    return (g.permute(inv),)
+
+
+register("permute", _permute, view=True, vjp=_permute_vjp)
+
+
+def _generic_view_vjp(accumulate=False):
+    def vjp(c, g):
+        from .index_ops import put_flat
+        shape, dt = c.in_meta[0]
+        xp = _xp_of(g)
+        probe = xp.empty(shape, dtype=np.int8)
+        idx = view_index(probe, c.op.impl(xp, probe, **c.params))
+        return (put_flat(g.new_zeros(shape), idx, g, accumulate=accumulate),)
+    return vjp
+
+
+def _xp_of(t):
+    from ..backends import _BY_ARRAY_TYPE
+    return _BY_ARRAY_TYPE[type(t._data)].xp
+
+
+def _narrow(xp, x, dim, start, length):
+    if x.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    if start < 0:
+        start += n
+    if not 0 <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
+                         f"{start})")
+    if length < 0 or start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def _select(xp, x, dim, index):
+    if x.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, x.ndim, "select")
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(x.shape)} at "
+            f"dimension {d}")
+    return x[(slice(None),) * d + (index % n, Ellipsis)]
+
+
+def strided(x, shape, strides, offset=0):
+    """A view of ``x``'s storage with element ``strides`` starting ``offset`` elements past
+    ``x``'s first element (writable, unlike NumPy's own diagonal)."""
+    from .._tensor import _address, _root_array
+    if not isinstance(x, np.ndarray):  # CuPy: a view from a device pointer
+        return type(x)(tuple(shape), x.dtype, memptr=x.data + offset * x.itemsize,
+                       strides=tuple(s * x.itemsize for s in strides))
+    root = _root_array(x)
+    isz = x.itemsize
+    start = _address(x) - _address(root) + offset * isz
+    return np.ndarray(tuple(shape), x.dtype, buffer=root, offset=start,
+                      strides=tuple(s * isz for s in strides))
+
+
+def _elem_strides(x):
+    return tuple(s // x.itemsize for s in x.strides)
+
+
+def _diagonal(xp, x, offset=0, dim1=0, dim2=1):
+    d1, d2 = wrap_dim(dim1, x.ndim, "diagonal"), wrap_dim(dim2, x.ndim, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    if offset >= 0:
+        n = max(min(x.shape[d1], x.shape[d2] - offset), 0)
+    else:
+        n = max(min(x.shape[d1] + offset, x.shape[d2]), 0)
+    st = _elem_strides(x)
+    start = 0 if n == 0 else (offset * st[d2] if offset >= 0 else -offset * st[d1])
+    rest = [i for i in range(x.ndim) if i not in (d1, d2)]
+    return strided(x, [x.shape[i] for i in rest] + [n], [st[i] for i in rest] + [st[d1] + st[d2]],
+                   start)
+
+
+def _unfold(xp, x, dimension, size, step):
+    if x.ndim == 0:
+        if size > 1:
+            raise RuntimeError(f"maximum size for tensor at dimension 0 is 1 but size is {size}")
+        return x.reshape(1)
+    d = wrap_dim(dimension, x.ndim, "unfold")
+    n = x.shape[d]
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    count = (n - size) // step + 1
+    st = _elem_strides(x)
+    return strided(x, x.shape[:d] + (count,) + x.shape[d + 1:] + (size,),
+                   st[:d] + (st[d] * step,) + st[d + 1:] + (st[d],))
+
+
+def _as_strided(xp, x, size, stride, storage_offset=None):
+    from .._tensor import _address, _root_array
+    root = _root_array(x)
+    isz = x.itemsize
+    here = (_address(x) - _address(root)) // isz
+    off = here if storage_offset is None else storage_offset
+    need = off + sum((s - 1) * st for s, st in zip(size, stride)) + 1 if all(size) else 0
+    if need > root.size or off < 0:
+        raise RuntimeError(
+            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {off}, and "
+            f"itemsize {isz} requiring a storage size of {need * isz} are out of bounds for "
+            f"storage of size {root.nbytes}")
+    return strided(x, tuple(size), tuple(stride), off - here)
+
+
+register("narrow", _narrow, view=True, vjp=_generic_view_vjp())
+register("select", _select, view=True, vjp=_generic_view_vjp())
+register("diagonal", _diagonal, view=True, vjp=_generic_view_vjp())
+register("unfold", _unfold, view=True, vjp=_generic_view_vjp(accumulate=True))
+register("as_strided", _as_strided, view=True, vjp=_generic_view_vjp(accumulate=True))
+register("_view_of_base", lambda xp, x, index: x.reshape(-1)[index],
+         vjp=lambda c, g: (_put_base(c, g),), backward_name="AsStridedBackward0")
+
+
+def _put_base(c, g):
+    from .index_ops import put_flat
+    return put_flat(g.new_zeros(c.in_meta[0][0]), c.params["index"], g, accumulate=True)
+
+
+def _getitem_basic(xp, x, index):
+    r = x[index]
+    return r if isinstance(r, type(x)) else x[index + (Ellipsis,)]
+
+
+register("getitem", _getitem_basic, view=True, vjp=_generic_view_vjp(),
+         backward_name="SliceBackward0")
+
+
+def _multi_view(name, fn):
+    def vjp(c, gs):
+        shape, _ = c.in_meta[0]
+        if all(g is None for g in gs):
+            return (None,)
+        outs = fn(np, np.empty(shape, np.int8), **c.params)
+        full = [g if g is not None else _zeros_for(gs, o.shape) for g, o in zip(gs, outs)]
+        return (_cat_back(name, full, c.params, shape),)
+    return vjp
+
+
+def _zeros_for(gs, shape):
+    ref = next(g for g in gs if g is not None)
+    return ref.new_zeros(shape)
+
+
+def _cat_back(name, gs, params, shape):
+    from .. import _functional as F
+    if name == "unbind":
+        return F.stack(gs, params.get("dim", 0))
+    return F.cat(gs, params.get("dim", 0))
+
+
+def _unbind(xp, x, dim=0):
+    if x.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    d = wrap_dim(dim, x.ndim, "unbind")
+    return tuple(x[(slice(None),) * d + (i, Ellipsis)] for i in range(x.shape[d]))
+
+
+def _split(xp, x, split_size_or_sections, dim=0):
+    if x.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    d = wrap_dim(dim, x.ndim, "split")
+    n = x.shape[d]
+    s = split_size_or_sections
+    if isinstance(s, int):
+        if s < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={s}")
+        sizes = [s] * (n // s) + ([n % s] if n % s else []) if s else [0]
+        if n == 0:
+            sizes = [0]
+    else:
+        sizes = list(s)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                f"at dimension {d}), but got split_sizes={sizes}")
+    out, start = [], 0
+    for k in sizes:
+        out.append(x[(slice(None),) * d + (slice(start, start + k),)])
+        start += k
+    return tuple(out)
+
+
+register("unbind", _unbind, view=True, nout=-1, vjp=_multi_view("unbind", _unbind))
+register("split", _split, view=True, nout=-1, vjp=_multi_view("split", _split))
+
+
+# -- cat, stack, flip -----------------------------------------------------------------------------
+
+def _cat(xp, *xs, dim=0):
+    if not xs:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    ct = promote(*xs) if len(xs) > 1 else _dtype.FROM_NP[xs[0].dtype]
+    keep = [x for x in xs if not (x.ndim == 1 and x.shape[0] == 0)]
+    if not keep:
+        return xp.empty((0,), ct.np)
+    ref = keep[0]
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = wrap_dim(dim, ref.ndim, "cat")
+    for i, x in enumerate(keep):
+        if x.ndim != ref.ndim:
+            raise RuntimeError(
+                f"Tensors must have same number of dimensions: got {ref.ndim} and {x.ndim}")
+        for k in range(ref.ndim):
+            if k != d and x.shape[k] != ref.shape[k]:
+                raise RuntimeError(
+                    f"Sizes of tensors must match except in dimension {d}. Expected size "
+                    f"{ref.shape[k]} but got size {x.shape[k]} for tensor number {i} in the list.")
+    return xp.concatenate([x.astype(ct.np, copy=False) for x in keep], axis=d)
+
+
+def _cat_vjp(c, g):
+    d = c.params.get("dim", 0)
+    out, start = [], 0
+    metas = c.in_meta
+    nd = g.ndim
+    d = wrap_dim(d, nd) if nd else 0
+    for shape, _ in metas:
+        if len(shape) == 1 and shape[0] == 0 and nd != 1:
+            out.append(None)
+            continue
+        k = shape[d] if len(shape) > d else 0
+        out.append(g.narrow(d, start, k))
+        start += k
+    return tuple(out)
+
+
+register("cat", _cat, vjp=_cat_vjp)
+
+
+def _stack(xp, *xs, dim=0):
+    if not xs:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, x in enumerate(xs):
+        if x.shape != xs[0].shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(xs[0].shape)} at "
+                f"entry 0 and {list(x.shape)} at entry {i}")
+    d = wrap_dim(dim, xs[0].ndim + 1, "stack")
+    ct = promote(*xs) if len(xs) > 1 else _dtype.FROM_NP[xs[0].dtype]
+    return xp.stack([x.astype(ct.np, copy=False) for x in xs], axis=d)
+
+
+register("stack", _stack,
+         vjp=lambda c, g: tuple(g.unbind(wrap_dim(c.params.get("dim", 0), g.ndim))))
+
+
+def _flip(xp, x, dims_):
+    ax = dims(dims_, x.ndim, "flip") if dims_ else ()
+    return xp.flip(x, axis=ax).copy() if ax else x.copy()
+
+
+register("flip", _flip, vjp=lambda c, g: (g.flip(c.params["dims_"]),))

@@ -1,0 +1,506 @@
+"""The Tensor: a backend array plus autograd metadata.
+
+# NOTE [ Tensor layout ]
+``_data`` is the backend array (NumPy on CPU). Views are backend views, so memory is shared
+exactly as PyTorch shares it and strides/offsets are read from the array. ``_base`` is the root
+tensor a view was taken from (None for a non-view), and views share one ``_VersionCounter``
+with their base, bumped by every in-place op, so autograd can detect a saved tensor that was
+overwritten. The counter is created lazily (most tensors never need one). ``_meta`` holds rare
+autograd state (hooks, retain_grad, the leaf's AccumulateGrad node) and is None for most
+tensors, so that making a tensor on the no-grad path costs a handful of slot stores.
+
+Methods for ops are attached by the op registry (``ember._ops``); this module has only what is
+intrinsic to a tensor.
+"""
+
+from __future__ import annotations
+
+import builtins
+import weakref
+
+import numpy as np
+
+from . import _dtype
+from .autograd.grad_mode import STATE as _GRAD_STATE
+from .backends import of_array as _backend_of
+
+_ndarray = np.ndarray
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints, ``ember.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"ember.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, i):
+        r = tuple.__getitem__(self, i)
+        return Size(r) if isinstance(i, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __reduce__(self):
+        return (Size, (tuple(self),))
+
+
+class _VersionCounter:
+    __slots__ = ("value", "modified_by")
+
+    def __init__(self):
+        self.value = 0
+        self.modified_by = None
+
+
+class _AutogradMeta:
+    __slots__ = ("hooks", "retains_grad", "post_acc_hooks", "accumulate", "view_version",
+                 "view_creation_meta")
+
+    def __init__(self):
+        self.hooks = []
+        self.retains_grad = False
+        self.post_acc_hooks = []
+        self.accumulate = None
+        self.view_version = None
+        self.view_creation_meta = None
+
+
+class Tensor:
+    """An n-dimensional array with autograd, PyTorch's ``torch.Tensor``."""
+
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_vc", "_base",
+                 "_meta", "__weakref__", "__dict__")
+    __hash__ = object.__hash__
+    # NumPy must defer to our reflected operators (np.float32(2) * t -> Tensor).
+    __array_priority__ = 1000
+
+    def __new__(cls, *args, **kwargs):
+        # torch.Tensor(data) / torch.Tensor(2, 3): the legacy constructor, default dtype.
+        from ._creation import legacy_new
+        return legacy_new(cls, *args, **kwargs)
+
+    # -- intrinsic attributes ---------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """The shape, or its length along ``dim``."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def dtype(self) -> _dtype.dtype:
+        return _dtype.FROM_NP[self._data.dtype]
+
+    @property
+    def device(self):
+        return _backend_of(self._data).device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self.device.type == "cpu"
+
+    @property
+    def is_meta(self) -> bool:
+        return False
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    def stride(self, dim: int | None = None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[_wrap_dim(dim, self._data.ndim)]
+
+    def storage_offset(self) -> int:
+        root = _root_array(self._data)
+        return (_address(self._data) - _address(root)) // self._data.itemsize
+
+    def data_ptr(self) -> int:
+        return _address(self._data)
+
+    def untyped_storage_nbytes(self) -> int:
+        return _root_array(self._data).nbytes
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return self._data.flags.c_contiguous or self._data.size <= 1
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f" or self.dtype is _dtype.bfloat16
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    def is_signed(self) -> bool:
+        return self.dtype.is_signed
+
+    @property
+    def _version(self) -> int:
+        return 0 if self._vc is None else self._vc.value
+
+    def _version_counter(self) -> _VersionCounter:
+        """This tensor's version counter, shared with its base and its views."""
+        if self._vc is None:
+            owner = self._base if self._base is not None else self
+            if owner._vc is None:
+                owner._vc = _VersionCounter()
+            self._vc = owner._vc
+        return self._vc
+
+    def _bump_version(self, op_name: str) -> None:
+        vc = self._version_counter()
+        vc.value += 1
+        vc.modified_by = op_name
+
+    # -- autograd attributes ----------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether autograd records operations on this leaf tensor; returns self."""
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to "
+                    "use a computed variable in a subgraph that doesn't require differentiation "
+                    "use var_no_grad = var.detach().")
+            return self
+        if requires_grad and not (self.is_floating_point() or self.is_complex()):
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = builtins.bool(requires_grad)
+        return self
+
+    @property
+    def grad(self) -> Tensor | None:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}")
+            if value.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value.device != self.device:
+                raise RuntimeError("assigned grad has data located on a different device")
+        self._grad = value
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def _is_view(self) -> bool:
+        return self._base is not None
+
+    def is_inference(self) -> bool:
+        return False
+
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing this one's storage, outside autograd."""
+        return _make(self._data)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data
+
+    def _autograd_meta(self) -> _AutogradMeta:
+        if self._meta is None:
+            self._meta = _AutogradMeta()
+        return self._meta
+
+    def register_hook(self, hook):
+        """Register ``hook(grad) -> Tensor | None`` to run when this tensor's gradient is
+        computed; returns a handle with ``remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError(
+                "cannot register a hook on a tensor that doesn't require gradient")
+        hooks = self._autograd_meta().hooks
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Register ``hook(tensor)`` to run after the gradient is accumulated into ``.grad``."""
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError(
+                "cannot register a hook on a tensor that doesn't require gradient")
+        hooks = self._autograd_meta().post_acc_hooks
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` of this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is not None:
+            self._autograd_meta().retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._meta is not None and self._meta.retains_grad
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate the gradient of this tensor into the leaves' ``.grad``."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing storage with this one, cut from the graph."""
+        t = _make(self._data)
+        t._vc = self._version_counter()
+        t._base = self._base if self._base is not None else self
+        return t
+
+    def detach_(self) -> Tensor:
+        if self._base is not None and self._grad_fn is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
+                "as True, gradients are views of DDP buckets, and hence detach_() cannot be "
+                "called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # -- conversion to Python / NumPy -------------------------------------------------------
+    def _host(self) -> np.ndarray:
+        return _backend_of(self._data).to_numpy(self._data)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        v = self._host().reshape(()).item()
+        return float(v) if self.dtype is _dtype.bfloat16 else v
+
+    def tolist(self):
+        """The values as nested Python lists (a number for a 0-d tensor)."""
+        h = self._host()
+        if self.dtype is _dtype.bfloat16:
+            h = h.astype(np.float32)
+        return h.tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The values as a NumPy array sharing memory (on CPU)."""
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead.")
+        if not force and self.device.type != "cpu":
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
+                "copy the tensor to host memory first.")
+        return self._host()
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.detach()._host()
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def __dlpack__(self, *args, **kwargs):
+        if self._requires_grad:
+            raise RuntimeError(
+                "Can't export tensors that require gradient, use tensor.detach()")
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                "Boolean value of Tensor with more than one value is ambiguous")
+        return builtins.bool(self._host().reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item()) if self._data.size == 1 else self.item()
+
+    def __int__(self) -> int:
+        return builtins.int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return builtins.int(self.item())
+
+    def __repr__(self, *, tensor_contents=None) -> str:
+        from ._tensor_str import tensor_repr
+        fn = self._grad_fn
+        return tensor_repr(
+            self._host() if self.dtype is not _dtype.bfloat16 else self._host(),
+            dtype_name=self.dtype.name, default_dtype_name=_dtype.get_default_dtype().name,
+            device=str(self.device),
+            requires_grad=self._requires_grad and fn is None,
+            grad_fn_name=None if fn is None else fn.name())
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (type(self), self._host(), self._requires_grad, str(self.device)))
+
+    def __deepcopy__(self, memo):
+        if self._grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment.  If you were attempting to deepcopy a module, "
+                "this may be because of a torch.nn.utils.weight_norm usage, see "
+                "https://github.com/pytorch/pytorch/pull/103001")
+        if id(self) in memo:
+            return memo[id(self)]
+        t = _make(self._data.copy(), self._requires_grad)
+        if type(self) is not Tensor:
+            t = _as_subclass(t, type(self))
+        if self._grad is not None:
+            t._grad = self._grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
+
+def _rebuild(cls, array, requires_grad, device):
+    from ._creation import _to_device_array
+    t = _make(_to_device_array(np.array(array), device), requires_grad)
+    return t if cls is Tensor else _as_subclass(t, cls)
+
+
+def _as_subclass(t: Tensor, cls):
+    s = object.__new__(cls)
+    for name in Tensor.__slots__[:-2]:
+        object.__setattr__(s, name, getattr(t, name))
+    return s
+
+
+class RemovableHandle:
+    """Returned by hook registrations: ``handle.remove()`` unregisters the hook."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _make(data, requires_grad: bool = False) -> Tensor:
+    """Wrap a backend array into a Tensor (the hot path: slot stores only)."""
+    t = object.__new__(Tensor)
+    t._data = data
+    t._requires_grad = requires_grad
+    t._grad_fn = None
+    t._output_nr = 0
+    t._grad = None
+    t._vc = None
+    t._base = None
+    t._meta = None
+    return t
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _root_array(a):
+    while isinstance(a.base, type(a)):
+        a = a.base
+    return a
+
+
+def _address(a) -> int:
+    if isinstance(a, _ndarray):
+        return a.__array_interface__["data"][0]
+    return a.data.ptr
+
+
+def is_grad_recording() -> bool:
+    return _GRAD_STATE.grad_enabled
+
+
+weakref_ref = weakref.ref

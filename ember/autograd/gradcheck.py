@@ -1,0 +1,162 @@
+"""Numerical gradient checks: finite differences against autograd's Jacobians."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
+
+
+class GradcheckError(RuntimeError):
+    """Raised by ``gradcheck`` when analytical and numerical gradients differ."""
+
+
+def _as_tuple(x) -> tuple:
+    return x if isinstance(x, tuple) else tuple(x) if isinstance(x, list) else (x,)
+
+
+def _outputs(func, inputs):
+    from .._tensor import Tensor
+    out = _as_tuple(func(*inputs))
+    return [o for o in out if isinstance(o, Tensor) and (o.is_floating_point() or
+                                                          o.is_complex())]
+
+
+def _numerical(func, inputs, diff_idx, outputs, eps):
+    """J[i][o]: (numel(input_i) [x2 if complex], numel(output_o)) central differences."""
+    from .grad_mode import no_grad
+    jac = []
+    with no_grad():
+        for i in diff_idx:
+            x = inputs[i]._data
+            flat = x.reshape(-1) if x.flags.c_contiguous else None
+            if flat is None:
+                raise GradcheckError("gradcheck expects contiguous differentiable inputs")
+            parts = [1.0] + ([1j] if x.dtype.kind == "c" else [])
+            rows = [[] for _ in outputs]
+            for unit in parts:
+                for j in range(flat.size):
+                    orig = flat[j]
+                    flat[j] = orig + eps * unit
+                    plus = [o.detach()._host().reshape(-1).copy() for o in _outputs(func, inputs)]
+                    flat[j] = orig - eps * unit
+                    minus = [o.detach()._host().reshape(-1).copy()
+                             for o in _outputs(func, inputs)]
+                    flat[j] = orig
+                    for k, (p, m) in enumerate(zip(plus, minus)):
+                        rows[k].append((p - m) / (2 * eps))
+            jac.append([np.array(r).reshape(len(r), -1) if r else
+                        np.zeros((0, outputs[k].numel())) for k, r in enumerate(rows)])
+    return jac
+
+
+def _analytical(inputs, diff_idx, outputs):
+    """The same Jacobians by backpropagating each output unit vector (real and imaginary)."""
+    from .. import _creation
+    from . import grad as autograd_grad
+    jac = [[None] * len(outputs) for _ in diff_idx]
+    for k, o in enumerate(outputs):
+        n = o.numel()
+        units = [1.0] + ([1j] if o.is_complex() else [])
+        cols = {pos: [] for pos in range(len(diff_idx))}
+        for unit in units:
+            for m in range(n):
+                g = np.zeros(n, dtype=o._host().dtype)
+                g[m] = unit
+                go = _creation.tensor(g.reshape(tuple(o.shape)), dtype=o.dtype)
+                gs = autograd_grad(o, [inputs[i] for i in diff_idx], go, retain_graph=True,
+                                   allow_unused=True)
+                for pos, (i, gi) in enumerate(zip(diff_idx, gs)):
+                    x = inputs[i]
+                    v = np.zeros(x.numel(), dtype=x._host().dtype) if gi is None else \
+                        gi.detach()._host().reshape(-1)
+                    cols[pos].append(v)
+        for pos in range(len(diff_idx)):
+            jac[pos][k] = np.array(cols[pos])  # (units*n, numel_i): grad of <unit_m, out>
+    return jac
+
+
+def _compare(num_ij, ana_ij, x_complex, o_complex, n_out):
+    """Turn both into the real Jacobian d(out parts)/d(in parts) and compare shapes alike."""
+    # numerical rows: input perturbations (re [, im]) x output elements (complex values)
+    num = num_ij
+    if o_complex:
+        num = np.concatenate([num.real, num.imag], axis=1)
+    else:
+        num = num.real
+    # analytical: rows = output unit (re [, im]), columns = input elements; PyTorch's convention
+    # returns conj(dL/dz*)... for real L = <v, out>, grad wrt x (real) is d<v,out>/dx, and for
+    # complex x the gradient g gives d/dre = re(g), d/dim = im(g).
+    ana = ana_ij
+    if x_complex:
+        ana = np.concatenate([ana.real, ana.imag], axis=1)
+    else:
+        ana = ana.real
+    return num, ana.T
+
+
+def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, nondet_tol: float = 0.0,
+              check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+              check_batched_grad: bool = False, check_batched_forward_grad: bool = False,
+              check_forward_ad: bool = False, check_backward_ad: bool = True,
+              fast_mode: bool = False, masked=None) -> bool:
+    """Check autograd's gradients of ``func`` at ``inputs`` against central finite differences
+    (use float64 inputs with ``requires_grad=True``); returns True or raises GradcheckError."""
+    from .._tensor import Tensor
+    inputs = _as_tuple(inputs)
+    diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not diff_idx:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, but "
+                         "none of the them have requires_grad=True.")
+    outputs = _outputs(func, inputs)
+    num = _numerical(func, inputs, diff_idx, outputs, eps)
+    ana = _analytical(inputs, diff_idx, outputs)
+    for pos, i in enumerate(diff_idx):
+        x = inputs[i]
+        for k, o in enumerate(outputs):
+            n_mat, a_mat = _compare(num[pos][k], ana[pos][k], x.is_complex(), o.is_complex(),
+                                    o.numel())
+            if n_mat.shape != a_mat.shape or not np.allclose(a_mat, n_mat, rtol=rtol, atol=atol):
+                msg = (f"Jacobian mismatch for output {k} with respect to input {i},\n"
+                       f"numerical:{n_mat}\nanalytical:{a_mat}\n")
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False,
+                  raise_exception: bool = True, nondet_tol: float = 0.0,
+                  check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+                  check_batched_grad: bool = False, check_fwd_over_rev: bool = False,
+                  check_rev_over_rev: bool = True, fast_mode: bool = False,
+                  masked=None) -> bool:
+    """Check second derivatives: gradcheck of the function computing vector-Jacobian products
+    (with random ``grad_outputs`` that are themselves differentiated)."""
+    from .. import _creation
+    from .._tensor import Tensor
+    from . import grad as autograd_grad
+    inputs = _as_tuple(inputs)
+    diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        outs = _outputs(func, inputs)
+        grad_outputs = tuple(
+            _creation.tensor(rng.standard_normal(tuple(o.shape)) + (
+                1j * rng.standard_normal(tuple(o.shape)) if o.is_complex() else 0),
+                dtype=o.dtype, requires_grad=True) for o in outs)
+    grad_outputs = _as_tuple(grad_outputs)
+    n_in = len(inputs)
+
+    def vjp_fn(*args):
+        ins, gos = args[:n_in], args[n_in:]
+        outs = _outputs(func, ins)
+        d = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]
+        gs = autograd_grad(outs, d, gos, create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    del diff
+    return gradcheck(vjp_fn, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)
