@@ -17,7 +17,7 @@ from .rules import dtype_name, is_array, operand, promote, to_float
 
 def _cj(t):
     """Conjugate for complex gradients (PyTorch's convention: grad * conj(df/dz))."""
-    return t.conj() if t.is_complex() else t
+    return t.conj() if isinstance(t, Tensor) and t.is_complex() else t
 
 
 # -- unary ----------------------------------------------------------------------------------------

@@ -24,9 +24,8 @@ def _outputs(func, inputs):
 
 def _numerical(func, inputs, diff_idx, outputs, eps):
     """J[i][o]: (numel(input_i) [x2 if complex], numel(output_o)) central differences."""
-    from .grad_mode import no_grad
     jac = []
-    with no_grad():
+    if True:
         for i in diff_idx:
             x = inputs[i]._data
             flat = x.reshape(-1) if x.flags.c_contiguous else None
