@@ -25,27 +25,26 @@ def _outputs(func, inputs):
 def _numerical(func, inputs, diff_idx, outputs, eps):
     """J[i][o]: (numel(input_i) [x2 if complex], numel(output_o)) central differences."""
     jac = []
-    if True:
-        for i in diff_idx:
-            x = inputs[i]._data
-            flat = x.reshape(-1) if x.flags.c_contiguous else None
-            if flat is None:
-                raise GradcheckError("gradcheck expects contiguous differentiable inputs")
-            parts = [1.0] + ([1j] if x.dtype.kind == "c" else [])
-            rows = [[] for _ in outputs]
-            for unit in parts:
-                for j in range(flat.size):
-                    orig = flat[j]
-                    flat[j] = orig + eps * unit
-                    plus = [o.detach()._host().reshape(-1).copy() for o in _outputs(func, inputs)]
-                    flat[j] = orig - eps * unit
-                    minus = [o.detach()._host().reshape(-1).copy()
-                             for o in _outputs(func, inputs)]
-                    flat[j] = orig
-                    for k, (p, m) in enumerate(zip(plus, minus)):
-                        rows[k].append((p - m) / (2 * eps))
-            jac.append([np.array(r).reshape(len(r), -1) if r else
-                        np.zeros((0, outputs[k].numel())) for k, r in enumerate(rows)])
+    for i in diff_idx:
+        x = inputs[i]._data
+        flat = x.reshape(-1) if x.flags.c_contiguous else None
+        if flat is None:
+            raise GradcheckError("gradcheck expects contiguous differentiable inputs")
+        parts = [1.0] + ([1j] if x.dtype.kind == "c" else [])
+        rows = [[] for _ in outputs]
+        for unit in parts:
+            for j in range(flat.size):
+                orig = flat[j]
+                flat[j] = orig + eps * unit
+                plus = [o.detach()._host().reshape(-1).copy() for o in _outputs(func, inputs)]
+                flat[j] = orig - eps * unit
+                minus = [o.detach()._host().reshape(-1).copy()
+                         for o in _outputs(func, inputs)]
+                flat[j] = orig
+                for k, (p, m) in enumerate(zip(plus, minus)):
+                    rows[k].append((p - m) / (2 * eps))
+        jac.append([np.array(r).reshape(len(r), -1) if r else
+                    np.zeros((0, outputs[k].numel())) for k, r in enumerate(rows)])
     return jac
 
 
