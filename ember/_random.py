@@ -2,8 +2,9 @@
 
 Engine: ATen's ``CPUGeneratorImpl`` is a 32-bit mt19937 seeded with ``init_genrand`` on the low 32
 bits of the 64-bit seed; ``random64()`` is ``(draw1 << 32) | draw2``.  The raw stream comes from
-numpy's ``MT19937`` (same algorithm, vectorised), driven through its ``state`` dict; we keep
-torch's own ``(left, next)`` counters so ``get_state`` is byte-identical to torch's.
+numpy's ``MT19937`` (same algorithm and tempering, vectorised).  torch's ``(left, next)`` counters
+follow from numpy's position except right after seeding (torch: left=1, next=0) or after loading
+a state whose counters disagree; those are kept explicitly so ``get_state`` stays byte-identical.
 
 Distributions follow ATen 2.x (``ATen/core/DistributionsHelper.h``, ``TransformationHelper.h``,
 ``native/cpu/DistributionTemplates.h``, ``randperm_cpu``):
@@ -26,7 +27,9 @@ float Box-Muller uses ``avx_mathfun.h`` (cephes polynomials, emulated here op by
 included).  The ``default`` kernel (``ATEN_CPU_CAPABILITY=default`` or no AVX2) does not contract
 and calls glibc ``logf``/``sinf``/``cosf``, which are emulated from glibc's own algorithms.
 Double Box-Muller calls glibc ``log``/``sin``/``cos``: we evaluate them in long double and fall
-back to Python's ``math`` (the same libm) wherever the rounding could go either way.
+back to Python's ``math`` (the same libm) wherever the rounding could go either way.  Builds
+other than Linux x86-64 with glibc (aarch64, macOS, Windows) are treated like the default kernel,
+which is unverified there.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ _F64 = np.float64
 _BF16 = np.dtype(ml_dtypes.bfloat16)
 _REDUCED = (np.dtype(np.float16), _BF16)
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64), *_REDUCED)
-_INTS = tuple(np.dtype(t) for t in (np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64))
+_INTS = tuple(np.dtype(t) for t in (np.uint8, np.int8, np.int16, np.int32, np.int64))
 _COMPLEX_PART = {np.dtype(np.complex64): np.dtype(np.float32),
                  np.dtype(np.complex128): np.dtype(np.float64)}
 # C++ type names torch's bound-check messages print.
@@ -64,17 +67,19 @@ _CPP_NAMES = {np.dtype(np.bool_): "bool", np.dtype(np.uint8): "unsigned char",
               np.dtype(np.int32): "int", np.dtype(np.int64): "long int",
               np.dtype(np.float16): "c10::Half", _BF16: "c10::BFloat16",
               np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_SCALAR_TYPE = {np.dtype(np.float16): "Half", _BF16: "BFloat16", np.dtype(np.float32): "Float",
+                np.dtype(np.float64): "Double"}  # c10::toString(ScalarType)
 # randperm_cpu's precision limits: (largest n, how the message spells it).
-_RANDPERM_FLOAT_LIMITS = {np.dtype(np.float16): ((1 << 11) + 1, "2049 for Half"),
-                          np.dtype(np.float32): ((1 << 24) + 1, "2^24+1 for Float"),
-                          np.dtype(np.float64): ((1 << 53) + 1, "2^53+1 for Double")}
+_RANDPERM_FLOAT_LIMITS = {np.dtype(np.float16): ((1 << 11) + 1, "2049"),
+                          np.dtype(np.float32): ((1 << 24) + 1, "2^24+1"),
+                          np.dtype(np.float64): ((1 << 53) + 1, "2^53+1")}
 
 
 def _torch_uses_simd_kernels() -> bool:
     """Whether torch would dispatch its AVX2/AVX512 kernels here (DispatchStub's choice)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
-    env = os.environ.get("ATEN_CPU_CAPABILITY", "").lower()
+    env = os.environ.get("ATEN_CPU_CAPABILITY")  # torch matches it case-sensitively
     if env in ("avx2", "avx512"):
         return True
     if env == "default":
@@ -344,6 +349,10 @@ def _box_muller16(u: np.ndarray, mean: float, std: float) -> np.ndarray:
 # Generator
 # ---------------------------------------------------------------------------------------------
 
+def _mt_state(key: np.ndarray, pos: int) -> dict:
+    return {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
+
+
 def _to_float_dtype(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """C++ ``static_cast<scalar_t>``: Half/BFloat16 only convert from float, so go through it."""
     if dtype in _REDUCED and values.dtype != _F32:
@@ -378,8 +387,7 @@ class CPUGenerator:
             raise ValueError("Overflow when unpacking long long")
         self._seed = seed & 0xFFFFFFFFFFFFFFFF
         self._bitgen._legacy_seeding(self._seed & 0xFFFFFFFF)  # init_genrand
-        self._key = self._bitgen.state["state"]["key"].astype(np.uint32)
-        self._left, self._next = 1, 0  # mt19937_engine: twist on the first draw
+        self._counters: tuple[int, int] | None = (1, 0)  # mt19937_engine: twist on first draw
         self._normal_double: float | None = None
         self._normal_float: float | None = None  # never set by CPU kernels; kept for state
 
@@ -394,9 +402,11 @@ class CPUGenerator:
 
     def get_state(self) -> np.ndarray:
         """The 5056-byte ``CPUGeneratorImplState`` torch's ``get_state`` returns."""
+        mt = self._bitgen.state["state"]
+        left, nxt = self._counters or (_MT_N + 1 - mt["pos"], mt["pos"])
         buf = bytearray(_STATE_SIZE)
-        struct.pack_into("<QiiQ", buf, 0, self._seed, self._left, 1, self._next)
-        buf[24:5016] = self._key.astype("<u8").tobytes()
+        struct.pack_into("<QiiQ", buf, 0, self._seed, left, 1, nxt)
+        buf[24:5016] = mt["key"].astype("<u8").tobytes()
         nd, nf = self._normal_double, self._normal_float
         struct.pack_into("<dddi", buf, 5016, 0.0, 0.0 if nd is None else nd, 0.0, nd is not None)
         struct.pack_into("<f?", buf, 5048, 0.0 if nf is None else nf, nf is not None)
@@ -413,15 +423,18 @@ class CPUGenerator:
         raw = np.ascontiguousarray(state).reshape(-1).tobytes()
         seed, left, seeded, nxt = struct.unpack_from("<QiiQ", raw, 0)
         nxt &= 0xFFFFFFFF  # torch narrows to uint32
-        # torch accepts next + left - 1 > 624 too, then reads past the state array.
+        # Unlike torch we also reject next + left - 1 > 624, where torch reads past the array.
         if not (seeded and 0 < left <= _MT_N and nxt <= _MT_N
                 and (left == 1 or nxt + left - 1 <= _MT_N)):
             raise RuntimeError("Invalid mt19937 state")
         normal_y, = struct.unpack_from("<d", raw, 5024)
         normal_valid, = struct.unpack_from("<i", raw, 5040)
         normal_f, float_valid = struct.unpack_from("<fB", raw, 5048)
-        self._seed, self._left, self._next = seed, left, nxt
-        self._key = np.frombuffer(raw, "<u8", _MT_N, 24).astype(np.uint32)
+        self._seed = seed
+        consistent = left + nxt == _MT_N + 1  # numpy's pos then says it all
+        self._bitgen.state = _mt_state(np.frombuffer(raw, "<u8", _MT_N, 24).astype(np.uint32),
+                                       nxt if consistent else _MT_N)
+        self._counters = None if consistent else (left, nxt)
         self._normal_double = normal_y if normal_valid else None
         self._normal_float = normal_f if float_valid else None
 
@@ -429,8 +442,8 @@ class CPUGenerator:
         """An independent generator in the same state (``CPUGeneratorImpl::clone``)."""
         other = CPUGenerator.__new__(CPUGenerator)
         other._bitgen = np.random.MT19937(0)
-        other._seed, other._left, other._next = self._seed, self._left, self._next
-        other._key = self._key.copy()
+        other._bitgen.state = self._bitgen.state
+        other._seed, other._counters = self._seed, self._counters
         other._normal_double, other._normal_float = self._normal_double, self._normal_float
         return other
 
@@ -438,24 +451,21 @@ class CPUGenerator:
 
     def _raw32(self, n: int) -> np.ndarray:
         """The next ``n`` outputs of ``engine_()``."""
-        out = np.empty(n, np.uint32)
-        done = 0
-        if self._left > 1 and n:  # draws left before the next twist
-            done = min(n, self._left - 1)
-            self._bitgen.state = {"bit_generator": "MT19937",
-                                  "state": {"key": self._key, "pos": self._next}}
-            out[:done] = self._bitgen.random_raw(done)
-            self._left -= done
-            self._next += done
-        if done < n:
-            self._bitgen.state = {"bit_generator": "MT19937",
-                                  "state": {"key": self._key, "pos": _MT_N}}
-            out[done:] = self._bitgen.random_raw(n - done)
-            st = self._bitgen.state["state"]
-            self._key = st["key"].astype(np.uint32)
-            self._next = int(st["pos"])
-            self._left = _MT_N + 1 - self._next
-        return out
+        if self._counters is None or n == 0:
+            return self._bitgen.random_raw(n).astype(np.uint32)
+        # torch's counters disagree with numpy's pos (fresh seed or odd loaded state): make the
+        # `left - 1` draws torch makes from state[next:] before it twists, then force the twist.
+        left, nxt = self._counters
+        pre = min(n, left - 1)
+        key = self._bitgen.state["state"]["key"]
+        self._bitgen.state = _mt_state(key, nxt)
+        head = self._bitgen.random_raw(pre)
+        if pre == n:
+            self._counters = (left - pre, nxt + pre)
+            return head.astype(np.uint32)
+        self._bitgen.state = _mt_state(key, _MT_N)
+        self._counters = None
+        return np.concatenate([head, self._bitgen.random_raw(n - pre)]).astype(np.uint32)
 
     def _raw64(self, n: int) -> np.ndarray:
         """The next ``n`` outputs of ``random64()``."""
@@ -479,18 +489,20 @@ class CPUGenerator:
             return part.view(dtype).reshape(shape)
         _check_dtype(dtype, _FLOATS, "uniform")
         low, high = float(low), float(high)
+        lim = float(ml_dtypes.finfo(dtype).max)
+        for name, v in (("from", low), ("to", high)):
+            if not -lim <= v <= lim:
+                raise RuntimeError(f"{name} is out of bounds for {_CPP_NAMES[dtype]}")
         if not low <= high:
             raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                                f"from={low:g} > to={high:g}")
+        if high - low > lim:
+            raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<"
+                               f"{_SCALAR_TYPE[dtype]}>::max(), but found to={high:g} and "
+                               f"from={low:g} which result in to-from to exceed the limit")
         op = _F64 if dtype == _F64 else _F32
-        lo, hi = op(low), op(high)
-        with np.errstate(over="ignore"):
-            span = hi - lo
-        if not np.isfinite(span) or span > ml_dtypes.finfo(dtype).max:
-            raise RuntimeError("uniform_ expects to-from <= std::numeric_limits<"
-                               f"{_CPP_NAMES[dtype].removeprefix('c10::')}>::max(),"
-                               f" but found to={high:g} and from={low:g} which result in "
-                               f"to-from to exceed the limit")
+        lo = op(low)
+        span = op(high) - lo
         x = self._uniform01(_numel(shape), np.dtype(op))
         if not (lo == 0 and span == 1):
             if _SIMD:
@@ -551,8 +563,10 @@ class CPUGenerator:
                 dtype: np.dtype | type) -> np.ndarray:
         """``torch.randint(low, high, shape)`` / ``Tensor.random_(low, high)``."""
         dtype = np.dtype(dtype)
-        _check_dtype(dtype, _INTS + _FLOATS, "randint")
+        _check_dtype(dtype, (np.dtype(np.bool_), *_INTS, *_FLOATS), "randint")
         low, high = int(low), int(high)
+        if not -(1 << 63) <= min(low, high) <= max(low, high) < (1 << 63):
+            raise ValueError("Overflow when unpacking long long")
         if low >= high:
             raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
                                f"from={low} >= to={high}")
@@ -579,14 +593,15 @@ class CPUGenerator:
     def randperm(self, n: int, dtype: np.dtype | type = np.int64) -> np.ndarray:
         """``torch.randperm(n, dtype=dtype)``."""
         dtype = np.dtype(dtype)
-        _check_dtype(dtype, _INTS[1:] + _FLOATS, "randperm")
+        _check_dtype(dtype, _INTS + _FLOATS, "randperm")
         n = int(n)
         if n < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
         if dtype in _RANDPERM_FLOAT_LIMITS:
             limit, text = _RANDPERM_FLOAT_LIMITS[dtype]
             if n > limit:
-                raise RuntimeError(f"n cannot be greater than {text} type.")
+                raise RuntimeError(f"n cannot be greater than {text} for {_SCALAR_TYPE[dtype]} "
+                                   "type.")
         elif dtype not in _FLOATS and n - 1 > np.iinfo(dtype).max:
             raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without "
                                "overflow")
@@ -616,7 +631,8 @@ def _digits(dtype: np.dtype) -> int:
 
 def _cast_int(v: int, dtype: np.dtype) -> int:
     """``static_cast<int64_t>(static_cast<scalar_t>(v))``; out-of-range gives x86's INT64_MIN."""
-    f = float(_to_float_dtype(np.array([v], np.int64), dtype)[0])
+    with np.errstate(over="ignore"):  # the cast overflows to inf just as in C++
+        f = float(_to_float_dtype(np.array([v], np.int64), dtype)[0])
     return int(f) if -(2.0**63) <= f < 2.0**63 else -(1 << 63)
 
 

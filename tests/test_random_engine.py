@@ -148,6 +148,22 @@ def test_torch_accepts_our_state() -> None:
     assert_same(g.randint(-9, 9, (50,), np.int64), torch.randint(-9, 9, (50,), generator=tg))
 
 
+@pytest.mark.parametrize(("left", "nxt"), [(5, 100), (1, 37), (624, 0), (1, 624), (300, 1)])
+def test_set_state_with_unusual_counters(left: int, nxt: int) -> None:
+    """Valid states torch never produces itself: left - 1 draws from state[next:], then twist."""
+    state = torch.Generator().manual_seed(8).get_state()
+    words = state.view(torch.int32)
+    words[2], words[4] = left, nxt
+    tg = torch.Generator()
+    tg.set_state(state)
+    g = CPUGenerator()
+    g.set_state(state.numpy())
+    assert_state(g, tg)
+    for n in (1, 3, 700):
+        assert_same(g.uniform((n,), np.float32), torch.rand(n, generator=tg))
+        assert_state(g, tg)
+
+
 @pytest.mark.parametrize("case", ["short", "dtype", "left0", "left625", "next625", "unseeded"])
 def test_set_state_rejects_like_torch(case: str) -> None:
     state = torch.Generator().manual_seed(5).get_state()
@@ -264,13 +280,29 @@ def test_randint_bool_and_errors() -> None:
     assert_same(g.randint(0, 2, (50,), np.bool_),
                 torch.randint(0, 2, (50,), dtype=torch.bool, generator=tg))
     for low, high, dtype in [(5, 5, np.int64), (0, 3, np.bool_), (-200, 5, np.int8),
-                             (0, 2**40, np.float16), (0, 300, np.uint8)]:
-        with pytest.raises(RuntimeError) as theirs:
+                             (0, 2**40, np.float16), (0, 300, np.uint8), (0, 2**64, np.int64),
+                             (-(2**64), 0, np.int64)]:
+        with pytest.raises(Exception) as theirs:
             torch.randint(low, high, (3,), dtype=TORCH_DTYPES[np.dtype(dtype)])
-        with pytest.raises(RuntimeError) as ours:
+        with pytest.raises(type(theirs.value)) as ours:
             g.randint(low, high, (3,), dtype)
         assert str(ours.value) == str(theirs.value)
     assert_state(g, tg)
+
+
+@pytest.mark.parametrize(("method", "dtype", "a", "b"), [
+    ("uniform_", np.float16, -1e5, 0.0), ("uniform_", np.float16, 0.0, 1e5),
+    ("uniform_", np.float32, -3e38, 3e38), ("uniform_", BF16, -3e38, 3e38),
+    ("uniform_", np.float64, -1.7e308, 1.7e308), ("uniform_", np.float64, math.nan, 1.0),
+    ("uniform_", np.float32, 2.0, 1.0), ("uniform_", np.complex64, 0.0, 1e39),
+    ("normal_", np.float32, 0.0, -1.0), ("normal_", np.float64, 0.0, math.nan),
+])
+def test_uniform_normal_errors(method: str, dtype: type, a: float, b: float) -> None:
+    with pytest.raises(RuntimeError) as theirs:
+        getattr(torch.empty(3, dtype=TORCH_DTYPES[np.dtype(dtype)]), method)(a, b)
+    with pytest.raises(RuntimeError) as ours:
+        getattr(CPUGenerator(), method.rstrip("_"))((3,), dtype, a, b)
+    assert str(ours.value) == str(theirs.value)
 
 
 @pytest.mark.parametrize("seed", SEEDS[:3])
@@ -295,7 +327,8 @@ def test_mixed_sequence() -> None:
     steps = [
         (lambda: g.uniform((5,), np.float32), lambda: torch.rand(5, generator=tg)),
         (lambda: g.normal((5,), np.float32), lambda: torch.randn(5, generator=tg)),
-        (lambda: g.randint(0, 10, (7,), np.int64), lambda: torch.randint(0, 10, (7,), generator=tg)),
+        (lambda: g.randint(0, 10, (7,), np.int64),
+         lambda: torch.randint(0, 10, (7,), generator=tg)),
         (lambda: g.normal((100,), np.float32), lambda: torch.randn(100, generator=tg)),
         (lambda: g.normal((3,), np.float64),
          lambda: torch.randn(3, dtype=torch.float64, generator=tg)),
@@ -305,9 +338,10 @@ def test_mixed_sequence() -> None:
         (lambda: g.normal((1,), np.float32), lambda: torch.randn(1, generator=tg)),
         (lambda: g.randint(-(2**40), 2**40, (9,), np.int64),
          lambda: torch.randint(-(2**40), 2**40, (9,), generator=tg)),
-        (lambda: g.normal((33,), BF16), lambda: torch.randn(33, dtype=torch.bfloat16, generator=tg)),
-        (lambda: g.normal((5,), np.complex64), lambda: torch.randn(5, dtype=torch.complex64,
-                                                                   generator=tg)),
+        (lambda: g.normal((33,), BF16),
+         lambda: torch.randn(33, dtype=torch.bfloat16, generator=tg)),
+        (lambda: g.normal((5,), np.complex64),
+         lambda: torch.randn(5, dtype=torch.complex64, generator=tg)),
     ]
     for _ in range(40):  # crosses many mt19937 twists
         for ours, theirs in steps:
