@@ -105,11 +105,20 @@ def _check_tensor_arg(name, input, other):
             f"{type(input).__name__}")
 
 
+# ops whose ``other`` may be a Python number (PyTorch has a Scalar overload for these)
+_SCALAR_OTHER = {"mul", "floor_divide", "remainder", "fmod", "eq", "ne", "lt", "le", "gt", "ge",
+                 "bitwise_and", "bitwise_or", "bitwise_xor"}
+
+
 def _binary(name):
     op = R[name]
+    scalar_ok = name in _SCALAR_OTHER
 
     def fn(input, other) -> Tensor:
         _check_tensor_arg(name, input, other)
+        if not scalar_ok and not isinstance(other, Tensor):
+            raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
+                            f"{type(other).__name__}")
         return apply(op, (input, other), {})
 
     fn.__name__ = fn.__qualname__ = name
@@ -444,8 +453,8 @@ def movedim(input: Tensor, source, destination) -> Tensor:
         raise RuntimeError(
             f"movedim: Invalid source or destination dims: source ({src} dims) should contain "
             f"the same number of dims as destination ({dst} dims)")
-    src = [s % max(nd, 1) for s in src]
-    dst = [d % max(nd, 1) for d in dst]
+    src = [s % builtins.max(nd, 1) for s in src]
+    dst = [d % builtins.max(nd, 1) for d in dst]
     order = [i for i in range(nd) if i not in src]
     perm = [None] * nd
     for s, d in zip(src, dst):
@@ -491,7 +500,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = input.size(dim)
-    return split(input, max(-(-n // chunks), 1), dim)
+    return split(input, builtins.max(-(-n // chunks), 1), dim)
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
@@ -523,8 +532,9 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy, as in PyTorch)."""
-    dims = (dims,) if isinstance(dims, builtins.int) else tuple(dims)
-    return apply(R["flip"], (input,), {"dims_": dims})
+    if isinstance(dims, builtins.int):
+        raise TypeError("flip(): argument 'dims' (position 2) must be tuple of ints, not int")
+    return apply(R["flip"], (input,), {"dims_": tuple(dims)})
 
 
 for _f in (reshape, flatten, unflatten, squeeze, unsqueeze, broadcast_to, permute, t, narrow,
@@ -631,3 +641,25 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
 
 for _f in (matmul, mm, bmm, addmm, einsum, dot):
     _export(_f)
+
+
+# -- methods without a module-level function ------------------------------------------------------
+
+def _unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """A view of all slices of ``size`` elements along ``dimension``, ``step`` apart."""
+    return apply(R["unfold"], (self,), {"dimension": dimension, "size": size, "step": step})
+
+
+def real(input: Tensor) -> Tensor:
+    """The real part (a view; the tensor itself for real dtypes)."""
+    return input if not input.is_complex() else apply(R["real"], (input,), {})
+
+
+def imag(input: Tensor) -> Tensor:
+    """The imaginary part of a complex tensor (a view)."""
+    return apply(R["imag"], (input,), {})
+
+
+METHODS = {"unfold": _unfold, "real": property(real), "imag": property(imag)}
+_export(real)
+_export(imag)

@@ -22,6 +22,8 @@ _NOT_METHODS = {"cat", "concat", "concatenate", "stack", "einsum", "where", "rsu
 for _name in F.__all__:
     if _name not in _NOT_METHODS:
         setattr(Tensor, _name, getattr(F, _name))
+for _name, _fn in F.METHODS.items():
+    setattr(Tensor, _name, _fn)
 
 
 def _binop(op, reflected=False):

@@ -7,6 +7,8 @@ VJP (in ember ops, so it is itself differentiable).
 
 from __future__ import annotations
 
+import cmath
+
 import numpy as np
 
 from .. import _dtype
@@ -43,6 +45,8 @@ _BOOL_ERRORS = {
 
 
 def _sign_impl(xp, x):
+    if x.dtype.kind == "b":
+        return x.copy()
     if x.dtype.kind == "c":
         a = xp.abs(x)
         return xp.where(a == 0, 0, x / xp.where(a == 0, 1, a)).astype(x.dtype)
@@ -123,7 +127,8 @@ _UNARY = {
     "ceil": ("ceil", "same", (), _zero),
     "trunc": ("trunc", "same", (), _zero),
     "frac": (lambda xp, x: x - xp.trunc(x), "same", (), lambda c, g: (g,)),
-    "conj": ("conj", "same", (), lambda c, g: (g.conj(),)),
+    "conj": (lambda xp, x: xp.conj(x) if x.dtype.kind == "c" else x.copy(), "same", (),
+             lambda c, g: (g.conj(),)),
     "logical_not": ("logical_not", "same", (), None),
     "bitwise_not": ("invert", "same", (), None),
     "isnan": ("isnan", "same", (), None),
@@ -166,11 +171,19 @@ def _binary_impl(name, fn, rule="promote"):
     return impl
 
 
+def _is_bool(x) -> bool:
+    return x.dtype == np.bool_ if is_array(x) else isinstance(x, (bool, np.bool_))
+
+
 def _no_bool_sub(ct, a, b):
-    if ct is _dtype.bool:
+    if _is_bool(a) and _is_bool(b):
         raise RuntimeError(
             "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
             "or `logical_xor()` operator instead.")
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def _int_zero_div(ct, a, b):
@@ -181,10 +194,20 @@ def _int_zero_div(ct, a, b):
 
 
 def _pow_check(ct, a, b):
-    if ct.category == 1:
-        neg = (b < 0).any() if is_array(b) else b < 0
-        if neg:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if ct.category == 1 and not is_array(b) and b < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+
+
+def _pow(xp, a, b):
+    if a.dtype.kind in "iu" and is_array(b) and (b < 0).any():
+        # integer powers with negative tensor exponents: 1 and -1 stay finite, others give 0
+        neg = b < 0
+        r = xp.power(a, xp.where(neg, 0, b))
+        one = xp.ones_like(r)
+        alt = xp.where(b % 2 == 0, one, -one) if a.dtype.kind == "i" else one
+        at_neg = xp.where(a == 1, one, xp.where(a == -1, alt, xp.zeros_like(r)))
+        return xp.where(neg, at_neg, r)
+    return xp.power(a, b)
 
 
 def _bitwise_check(ct, a, b):
@@ -193,6 +216,7 @@ def _bitwise_check(ct, a, b):
 
 
 _CHECKS = {"sub": _no_bool_sub, "floor_divide": _int_zero_div, "remainder": _int_zero_div,
+           "fmod": _int_zero_div, "div": _int_zero_div,
            "pow": _pow_check, "bitwise_and": _bitwise_check, "bitwise_or": _bitwise_check,
            "bitwise_xor": _bitwise_check}
 
@@ -225,6 +249,8 @@ def _div_rule_impl():
     floor = _binary_impl("floor_divide", _div)
 
     def impl(xp, a, b, rounding_mode=None):
+        if rounding_mode is not None:
+            _int_zero_div(promote(a, b), a, b)
         if rounding_mode is None:
             ct = to_float(promote(a, b))
             return xp.true_divide(operand(xp, a, ct), operand(xp, b, ct))
@@ -243,18 +269,21 @@ def _maximum_vjp(c, g, sign):
 
 def _pow_vjp(c, g):
     a, b = c.inputs
-    b_is_t = isinstance(b, Tensor)
-    need_a, need_b = c.needs_input_grad
     ga = gb = None
-    if need_a:
-        bb = b if b_is_t else b
-        ga = g * _cj(bb * a ** (bb - 1)) if not (not b_is_t and b == 0) else g * 0
-        if not b_is_t or not b.is_complex():
-            ga = ga.masked_fill((bb == 0) & (a == 0), 0) if b_is_t else ga
-    if need_b and b_is_t:
+    if c.needs_input_grad[0]:
+        if isinstance(b, Tensor):
+            ga = (g * _cj(b * a ** (b - 1))).masked_fill(b == 0, 0)
+        else:
+            ga = g * _cj(b * a ** (b - 1)) if b != 0 else g * 0
+    if c.needs_input_grad[1]:
         out = a ** b
-        gb = g * _cj(out * a.log())
-        gb = gb.masked_fill((a == 0) & (b.real >= 0 if b.is_complex() else b >= 0), 0)
+        if isinstance(a, Tensor):
+            gb = g * _cj(out * a.log())
+            gb = gb.masked_fill((a == 0) & ((b.real if b.is_complex() else b) >= 0), 0)
+        else:
+            gb = g * _cj(out * cmath.log(a)) if a != 0 else g * 0
+            if not b.is_complex() and not isinstance(a, complex):
+                gb = gb.real if gb.is_complex() else gb
     return ga, gb
 
 
@@ -285,8 +314,10 @@ _BINARY = {
                           g * _cj(c.inputs[0]) if c.needs_input_grad[1] else None)),
     "floor_divide": ("floor_divide", "promote", (), None),
     "remainder": ("remainder", "promote", (0, 1), _remainder_vjp),
-    "fmod": ("fmod", "promote", (), lambda c, g: (g, None)),
-    "pow": ("power", "promote", (0, 1), _pow_vjp),
+    "fmod": ("fmod", "promote", (0, 1), lambda c, g: (
+        g, -g * c.inputs[0].div(c.inputs[1], rounding_mode="trunc")
+        if c.needs_input_grad[1] else None)),
+    "pow": (_pow, "promote", (0, 1), _pow_vjp),
     "maximum": ("maximum", "promote", (0, 1), lambda c, g: _maximum_vjp(c, g, 1)),
     "minimum": ("minimum", "promote", (0, 1), lambda c, g: _maximum_vjp(c, g, -1)),
     "atan2": ("arctan2", "float", (0, 1),
@@ -416,3 +447,18 @@ def _to_device(xp, x, device, source):
 
 register("_to_device", _to_device, backward_name="ToCopyBackward0",
          vjp=lambda c, g: (g.to(c.params["source"]),))
+
+
+def _real(xp, x):
+    return x.real if x.dtype.kind == "c" else x.view()
+
+
+def _imag(xp, x):
+    if x.dtype.kind != "c":
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return x.imag
+
+
+# views of the real/imaginary parts; the engine casts the real gradient back to complex
+register("real", _real, view=True, vjp=lambda c, g: (g,))
+register("imag", _imag, view=True, vjp=lambda c, g: (g * 1j,))

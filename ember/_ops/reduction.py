@@ -5,6 +5,7 @@ result dtypes: integer sums and products give int64, half types accumulate in fl
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -61,25 +62,24 @@ def _mean_vjp(c, g):
 
 
 def _prod_vjp(c, g):
+    # d prod / d x_i is the product of the other elements: out / x_i without zeros; with one
+    # zero in the reduced slice only the zero's position gets (the product of the rest); with
+    # two or more every derivative is 0.
     (x,), out = c.inputs, c.out
-    shape = x.shape
     ax = dims(c.params.get("dim"), x.ndim)
     kd = c.params.get("keepdim", False)
-    g, out = expand_back(g, shape, ax, kd), expand_back(out, shape, ax, kd)
-    if not bool((x == 0).any()):
-        return (g * (out / x).conj(),)
-    # with zeros: the product of all *other* elements, from exclusive cumulative products
-    flat = x.movedim(ax, tuple(range(x.ndim - len(ax), x.ndim))).flatten(x.ndim - len(ax))
-    ones = flat.new_ones(flat.shape[:-1] + (1,))
-    left = ones.cat_with(flat[..., :-1]).cumprod(-1)
-    right = ones.cat_with(flat.flip(-1)[..., :-1]).cumprod(-1).flip(-1)
-    others = (left * right).unflatten(-1, tuple(shape[d] for d in ax))
-    others = others.movedim(tuple(range(x.ndim - len(ax), x.ndim)), ax)
+    g, out = expand_back(g, x.shape, ax, kd), expand_back(out, x.shape, ax, kd)
+    zero = x == 0
+    n_zero = expand_back(zero.sum(dim=ax, keepdim=True), x.shape, ax, True)
+    safe = x.masked_fill(zero, 1)
+    rest = expand_back(PROD(safe, dim=ax, keepdim=True), x.shape, ax, True)
+    others = (out / safe).masked_fill(n_zero > 0, 0) + rest.masked_fill(~(zero & (n_zero == 1)),
+                                                                           0)
     return (g * others.conj(),)
 
 
 register("sum", _reduction("sum", "sum", "int64"), vjp=_sum_vjp)
-register("prod", _reduction("prod", "prod", "int64"), save=(0, "out"), vjp=_prod_vjp)
+PROD = register("prod", _reduction("prod", "prod", "int64"), save=(0, "out"), vjp=_prod_vjp)
 register("mean", _reduction("mean", "mean", "float"), vjp=_mean_vjp)
 
 
@@ -206,6 +206,11 @@ def _var_impl(name, take_sqrt):
         dev = y - mu
         sq = (dev * dev.conj()).real if dev.dtype.kind == "c" else dev * dev
         denom = max(n - correction, 0)
+        if denom == 0:
+            warnings.warn(
+                f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than "
+                "the reduction factor (input numel divided by output numel).", UserWarning,
+                stacklevel=4)
         with np.errstate(divide="ignore", invalid="ignore"):
             v = sq.sum(axis=ax, keepdims=keepdim) / sq.dtype.type(denom)
         r = xp.sqrt(v) if take_sqrt else v
@@ -220,7 +225,8 @@ def _var_vjp(c, g):
     kd = p.get("keepdim", False)
     n = _n_reduced(x.shape, ax)
     mu = x.mean(dim=ax, keepdim=True)
-    scale = 2.0 / (n - p.get("correction", 1))
+    dof = n - p.get("correction", 1)
+    scale = 2.0 / dof if dof > 0 else float("inf")
     return (expand_back(g, x.shape, ax, kd) * (x - mu) * scale,)
 
 
@@ -233,7 +239,8 @@ def _std_vjp(c, g):
     mu = x.mean(dim=ax, keepdim=True)
     zero = expand_back(out == 0, x.shape, ax, kd)
     gs = expand_back(g / out, x.shape, ax, kd).masked_fill(zero, 0)
-    return (gs * (x - mu) / (n - p.get("correction", 1)),)
+    dof = n - p.get("correction", 1)
+    return (gs * (x - mu) / (dof if dof > 0 else 0.0),)
 
 
 register("var", _var_impl("var", False), save=(0,), vjp=_var_vjp)

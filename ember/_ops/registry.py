@@ -156,7 +156,7 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple) -> OpNode:
     if op.save_out:
         saved_out = (SavedTensor(outs[0], True, op.name) if op.nout == 1 else
                      tuple(SavedTensor(o, True, op.name) for o in outs))
-    node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), None, op.nout,
+    node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), None, len(outs),
                   tuple((o._data.shape, o._data.dtype) for o in outs))
     for i, o in enumerate(outs):
         if _differentiable(o):

@@ -27,20 +27,18 @@ def _numerical(func, inputs, diff_idx, outputs, eps):
     jac = []
     for i in diff_idx:
         x = inputs[i]._data
-        flat = x.reshape(-1) if x.flags.c_contiguous else None
-        if flat is None:
-            raise GradcheckError("gradcheck expects contiguous differentiable inputs")
         parts = [1.0] + ([1j] if x.dtype.kind == "c" else [])
         rows = [[] for _ in outputs]
         for unit in parts:
-            for j in range(flat.size):
-                orig = flat[j]
-                flat[j] = orig + eps * unit
+            # row-major element order whatever the strides (inputs may be non-contiguous)
+            for j in np.ndindex(x.shape):
+                orig = x[j]
+                x[j] = orig + eps * unit
                 plus = [o.detach()._host().reshape(-1).copy() for o in _outputs(func, inputs)]
-                flat[j] = orig - eps * unit
+                x[j] = orig - eps * unit
                 minus = [o.detach()._host().reshape(-1).copy()
                          for o in _outputs(func, inputs)]
-                flat[j] = orig
+                x[j] = orig
                 for k, (p, m) in enumerate(zip(plus, minus)):
                     rows[k].append((p - m) / (2 * eps))
         jac.append([np.array(r).reshape(len(r), -1) if r else

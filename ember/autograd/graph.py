@@ -166,8 +166,9 @@ class OpNode(Node):
                 "you need to access saved tensors after calling backward.")
 
     def apply(self, grads: list) -> tuple:
-        g = grads[0] if self.nout == 1 else grads
-        if self.nout == 1 and g is None:
+        single = self.op.nout == 1
+        g = grads[0] if single else grads
+        if single and g is None:
             return (None,) * len(self.next_functions)
         return self.op.vjp(self, g)
 

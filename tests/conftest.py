@@ -1,0 +1,14 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _restore_defaults():
+    """Tests may change global defaults; put them back."""
+    import ember
+    yield
+    ember.set_default_dtype(ember.float32)
+
+
+def pytest_configure(config):
+    np.seterr(all="ignore")
