@@ -221,6 +221,9 @@ _CHECKS = {"sub": _no_bool_sub, "floor_divide": _int_zero_div, "remainder": _int
            "bitwise_xor": _bitwise_check}
 
 
+_BINARY_INPLACE_FNS = {"add": "add", "sub": "subtract"}
+
+
 def _add(xp, a, b, alpha=1):
     return xp.add(a, b if alpha == 1 else b * a.dtype.type(alpha))
 
@@ -337,8 +340,34 @@ _BINARY = {
     "bitwise_xor": ("bitwise_xor", "promote", (), None),
 }
 
+def _binary_inplace(name, ufunc_name, impl):
+    """``dst op= b`` straight into ``dst`` when no graph is recorded (the optimizer step, grad
+    accumulation): computed in the promoted dtype, cast into dst as PyTorch does."""
+
+    def inplace(xp, dst, b, **params):
+        ct = promote(dst, b)
+        st = _dtype.FROM_NP[dst.dtype]
+        if ct is not st and not _dtype.can_cast(ct, st):
+            raise RuntimeError(f"{name}_: result type {dtype_name(ct)} can't be cast to the "
+                               f"desired output type {dtype_name(st)}")
+        if params or (is_array(b) and b.shape != dst.shape and
+                      np.broadcast_shapes(b.shape, dst.shape) != dst.shape):
+            dst[...] = impl(xp, dst, b, **params)  # alpha, or a shape error to raise
+            return
+        check = _CHECKS.get(name)
+        if check is not None:
+            check(ct, dst, b)
+        getattr(xp, ufunc_name)(dst, operand(xp, b, ct), out=dst, casting="unsafe")
+    return inplace
+
+
+_NOT_INPLACE_FAST = {"eq", "ne", "lt", "le", "gt", "ge", "pow"}
 for _name, (_fn, _rule, _save, _vjp) in _BINARY.items():
-    register(_name, _binary_impl(_name, _fn, _rule), save=_save, vjp=_vjp)
+    _impl = _binary_impl(_name, _fn, _rule)
+    _uf = _BINARY_INPLACE_FNS.get(_name, _fn)
+    register(_name, _impl, save=_save, vjp=_vjp,
+             inplace=_binary_inplace(_name, _uf, _impl) if isinstance(_uf, str) and
+             _rule == "promote" and _name not in _NOT_INPLACE_FAST else None)
 
 register("div", _div_rule_impl(), save=(0, 1), vjp=_div_vjp)
 

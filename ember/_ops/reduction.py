@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype
+from ..backends import cpu
 from .registry import register
 from .rules import acc_dtype, dims, dtype_name
 
@@ -29,18 +30,25 @@ def _in_dtype(name, x, dtype, rule):
 
 def _reduction(name, fn, rule):
     def impl(xp, x, dim=None, keepdim=False, dtype=None):
-        ax = dims(dim, x.ndim, name)
         acc, out = _in_dtype(name, x, dtype, rule)
-        y = getattr(xp, fn)(x.astype(acc.np, copy=False), axis=ax, keepdims=keepdim)
-        return xp.asarray(y).astype(out.np, copy=False)
+        y = x.astype(acc.np, copy=False)
+        if dim is None and not keepdim and y.size < cpu.BLAS_MIN:
+            r = getattr(y, fn)()  # no axis normalisation: the common full reduction is fast
+        else:
+            ax = dims(dim, x.ndim, name)
+            r = cpu.blas_sum(y, ax, keepdim) if fn != "prod" and xp is np else None
+            if r is None:
+                r = getattr(xp, fn)(y, axis=ax, keepdims=keepdim)
+            elif fn == "mean":
+                r = r / r.dtype.type(max(_n_reduced(x.shape, ax), 1))
+        return r.astype(out.np, copy=False) if acc is not out else r
     return impl
 
 
 def expand_back(g, shape, ax, keepdim):
     """A reduced gradient broadcast back to the input's ``shape``."""
-    if not keepdim:
-        for d in ax:
-            g = g.unsqueeze(d)
+    if not keepdim and len(ax) != len(shape):
+        g = g.view(tuple(1 if d in ax else n for d, n in enumerate(shape)))
     return g.expand(shape)
 
 

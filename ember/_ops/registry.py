@@ -28,7 +28,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import STATE as _GRAD
-from ..autograd.graph import OpNode, SavedTensor, grad_edge
+from ..autograd.graph import CopySlices, OpNode, SavedTensor, grad_edge, set_history, short_name
 from ..backends import _BY_ARRAY_TYPE
 
 REGISTRY: dict[str, OpDef] = {}
@@ -131,112 +131,164 @@ def apply(op: OpDef, args: tuple, params: dict):
 
 
 def _mark_view(out: Tensor, src: Tensor, multi: bool) -> None:
+    # the version counter is shared through ``_base`` (Tensor._version_counter), lazily
     base = src._base if src._base is not None else src
     out._base = base
-    out._vc = base._version_counter()
-    if base._requires_grad and (multi or not _GRAD.grad_enabled):
-        meta = out._autograd_meta()
-        meta.view_creation_meta = "multi_output" if multi and _GRAD.grad_enabled else "no_grad"
+    if base._requires_grad or (multi and _GRAD.grad_enabled):
+        _view_meta(out, src, multi)
+
+
+def _view_meta(out: Tensor, src: Tensor, multi: bool) -> None:
+    """PyTorch's view bookkeeping (NOTE [ Views and in-place ])."""
+    meta = out._autograd_meta()
+    meta.view_version = out._version_counter().value
+    grad = _GRAD.grad_enabled
+    how = ("multi_output" if multi else None) if grad else "no_grad"
+    inherited = src._meta.view_creation_meta if src._meta is not None else None
+    meta.view_creation_meta = how or inherited
+    if not grad:
+        out._requires_grad = True  # as in PyTorch, though no gradient will reach it
 
 
 def _differentiable(t: Tensor) -> bool:
     return t._data.dtype.kind in "fc" or t._data.dtype == _dtype.bfloat16.np
 
 
-def record(op: OpDef, args: tuple, params: dict, outs: tuple) -> OpNode:
-    """Attach a graph node for ``op`` applied to ``args`` giving ``outs``."""
+def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -> OpNode:
+    """Attach a graph node for ``op`` applied to ``args`` giving ``outs``; ``self_value``
+    replaces ``args[0]`` as the value saved for backward (an in-place op's old self)."""
     edges, in_meta, saved = [], [], []
     for i, a in enumerate(args):
         is_t = isinstance(a, Tensor)
         edges.append(_edge(a) if is_t and a._requires_grad else None)
         in_meta.append((a._data.shape, a._data.dtype) if is_t else None)
-        # non-tensor arguments (numbers, None) are kept as they are for the VJP
-        saved.append((SavedTensor(a, False, op.name) if i in op.save else None) if is_t else a)
-    saved_out = None
-    if op.save_out:
-        saved_out = (SavedTensor(outs[0], True, op.name) if op.nout == 1 else
-                     tuple(SavedTensor(o, True, op.name) for o in outs))
-    node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), None, len(outs),
+        if is_t and i in op.save:
+            saved.append(SavedTensor(self_value if i == 0 and self_value is not None else a,
+                                     False, op.name))
+        else:
+            # non-tensor arguments (numbers, None) are kept as they are for the VJP
+            saved.append(None if is_t else a)
+    node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), len(outs),
                   tuple((o._data.shape, o._data.dtype) for o in outs))
     for i, o in enumerate(outs):
         if _differentiable(o):
             o._grad_fn, o._output_nr, o._requires_grad = node, i, True
-    if saved_out is not None:
-        if op.nout == 1:
-            saved_out.output_nr = 0
-        node.saved_out = saved_out
+    if op.save_out:
+        node.saved_out = (SavedTensor(outs[0], True, op.name) if op.nout == 1 else
+                          tuple(SavedTensor(o, True, op.name) for o in outs))
     return node
 
 
+# -- views and in-place ---------------------------------------------------------------------------
+#
+# NOTE [ Views and in-place ]
+# As in PyTorch, a view whose base requires grad remembers the version of the shared counter
+# its history was recorded at (``view_version``) and how it was made (``view_creation_meta``:
+# in no-grad mode, by a multi-output op such as unbind, or inside a custom Function).
+# - In-place on a view rewrites the base's history to CopySlices (the view's region goes
+#   through the in-place op's node, the rest of the base through its old history) and re-reads
+#   the view's history from the base.
+# - A view used after its base or another view was modified in place (the counter moved on)
+#   gets its history re-read from the base the same way (``_edge``).
+# - Views made in no-grad mode, by multi-output ops or in custom Functions may not be modified
+#   in place with grad on, directly or through their base: the graph could not be rewritten
+#   correctly, so PyTorch's errors are raised instead.
+
 def _edge(t: Tensor):
-    """``grad_edge`` plus PyTorch's regeneration of a stale view's history: a view whose base
-    was modified in place since the view's grad_fn was made reads its gradient through the
-    base (as_strided-style) instead."""
-    base = t._base
-    if base is not None and base._grad_fn is not None and t._meta is not None:
-        vv = t._meta.view_version
-        if vv is not None and vv != t._vc.value:
+    """``grad_edge`` of a recorded op's input, re-reading a stale view's history from its
+    base; None for a view made in no-grad mode (PyTorch passes it no gradient)."""
+    meta = t._meta
+    if t._base is not None and meta is not None and meta.view_version is not None:
+        if meta.view_version != t._version_counter().value:
             _rebase_view(t)
+        elif t._grad_fn is None and meta.view_creation_meta == "no_grad":
+            return None
     return grad_edge(t)
 
 
-# -- in-place -------------------------------------------------------------------------------------
+_VIEW_HINTS = {
+    "multi_output": " This view is the output of a function that returns multiple views. Such "
+                    "functions do not allow the output views to be modified inplace. You should "
+                    "replace the inplace operation by an out-of-place one.",
+    "no_grad": " Given that this use case is ambiguous and error-prone, it is forbidden. You can "
+               "clarify your code by moving both the view and the inplace either both inside the "
+               "no_grad block (if you don't want the inplace to be tracked) or both outside (if "
+               "you want the inplace to be tracked).",
+    "custom_function": " This view was created inside a custom Function (or because an input "
+                       "was returned as-is) and the autograd logic to handle view+inplace would "
+                       "override the custom backward associated with the custom Function, "
+                       "leading to incorrect gradients. This behavior is forbidden. You can fix "
+                       "this by cloning the output of the custom Function.",
+}
+
+
+def _view_error(view: Tensor, indirect: bool) -> RuntimeError:
+    how, fn = view._meta.view_creation_meta, view._grad_fn
+    what = "its base or another view of its base has been" if indirect else "is being"
+    if how == "no_grad" or fn is None:
+        prefix = (f"Output {view._output_nr} of {short_name(fn)} is a view of a view which was "
+                  "created in" if fn is not None else "A view was created in")
+        msg = f"{prefix} no_grad mode and {what} modified inplace with grad mode enabled."
+    else:
+        msg = f"Output {view._output_nr} of {short_name(fn)} is a view and {what} modified inplace."
+    return RuntimeError(msg + _VIEW_HINTS[how])
+
 
 def _check_inplace(op: OpDef, self: Tensor, rg: bool) -> None:
     if not (rg and _GRAD.grad_enabled):
         return
-    if self._grad_fn is None and self._requires_grad and self._base is None:
-        raise RuntimeError(
-            f"a leaf Variable that requires grad is being used in an in-place operation "
-            f"({op.name}_).")
     base = self._base
     if base is not None:
+        if self._meta is not None and self._meta.view_creation_meta is not None:
+            raise _view_error(self, indirect=False)
         if base._grad_fn is None and base._requires_grad:
             raise RuntimeError(
-                f"a view of a leaf Variable that requires grad is being used in an in-place "
-                f"operation ({op.name}_).")
-        cm = self._meta.view_creation_meta if self._meta is not None else None
-        if cm == "multi_output":
-            fn = self._grad_fn.name() if self._grad_fn else "a view op"
-            raise RuntimeError(
-                f"Output {self._output_nr} of {fn}"
-                " is a view and is being modified inplace. This view is the output of a function "
-                "that returns multiple views. Such functions do not allow the output views to be "
-                "modified inplace. You should replace the inplace operation by an out-of-place "
-                "one.")
-        if cm == "no_grad":
-            raise RuntimeError(
-                "A view was created in no_grad mode and is being modified inplace with grad mode "
-                "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
-                "You can clarify your code by moving both the view and the inplace either both "
-                "inside the no_grad block (if you don't want the inplace to be tracked) or both "
-                "outside (if you want the inplace to be tracked).")
+                "a view of a leaf Variable that requires grad is being used in an in-place "
+                f"operation. The in-place op was {op.name}_.")
+    elif self._grad_fn is None and self._requires_grad:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation. The "
+            f"in-place op was {op.name}_.")
 
 
 def apply_inplace(op: OpDef, self: Tensor, args: tuple, params: dict) -> Tensor:
     """Run ``op(self, *args)`` and write the result into ``self`` (``self.op_(...)``)."""
     rg = self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
     _check_inplace(op, self, rg)
+    dst = self._data
+    if type(dst) is _ndarray and not dst.flags.writeable:
+        raise _read_only_error(op, dst)
     record_it = rg and _GRAD.grad_enabled and op.vjp is not None
     if not record_it and op.inplace is not None:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        op.inplace(_BY_ARRAY_TYPE[type(self._data)].xp, self._data, *arrays, **params)
+        op.inplace(_BY_ARRAY_TYPE[type(dst)].xp, dst, *arrays, **params)
         self._bump_version(op.name + "_")
         return self
     all_args = (self, *args)
-    if record_it and 0 in op.save:
-        # backward needs self's value before the write: save a (differentiable) copy
-        from . import CLONE
-        all_args = (CLONE(self), *args)
     with _no_grad():
+        # backward needs self's value from before the write: save a copy
+        old = REGISTRY["clone"](self) if record_it and 0 in op.save else None
         result = apply(op, all_args, params)
+    # the node is made before the write, so that it reads self's history from before it
+    node = record(op, all_args, params, (result,), old) if record_it else None
     _write_into(op, self, result._data)
-    if record_it:
+    if node is not None:
         if self._base is not None:
-            _record_view_inplace(op, self, all_args, params, result)
+            _rebase_base(self, node)
         else:
-            _record_inplace(op, self, all_args, params, result)
+            set_history(self, node)
+        if op.save_out:
+            node.saved_out = SavedTensor(self, True, op.name)
     return self
+
+
+def _read_only_error(op: OpDef, dst) -> RuntimeError:
+    if any(s == 0 and n > 1 for n, s in zip(dst.shape, dst.strides)):
+        return RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation.")
+    return RuntimeError(f"{op.name}_: the tensor is read-only (it shares memory with a "
+                        "read-only array); clone() it first")
 
 
 def _write_into(op: OpDef, self: Tensor, value) -> None:
@@ -266,34 +318,24 @@ _TYPE_WORD = {
 }
 
 
-def _record_inplace(op, self, args, params, result) -> None:
-    # Re-record with ``self`` as the output: its new history is the op applied to its old one.
-    node = record(op, args, params, (result,))
-    result._grad_fn = None
-    self._grad_fn, self._output_nr, self._requires_grad = node, 0, True
-    if op.save_out:
-        node.saved_out = SavedTensor(self, True, op.name)
-
-
-def _record_view_inplace(op, view, args, params, result) -> None:
-    """In-place on a view: the base's history becomes "base with the view's region replaced"
-    (PyTorch's CopySlices), and the view's history is re-read from the base."""
-    from ..autograd.graph import CopySlices
+def _rebase_base(view: Tensor, fn) -> None:
+    """``view`` was modified in place by the op whose node is ``fn`` (its input 0 is the view):
+    the base's history becomes CopySlices and the view's is re-read from the base."""
     base = view._base
-    # Gradient for the region flows through op's own VJP; the rest of the base is untouched.
-    node = record(op, args, params, (result,))
-    result._grad_fn = None
     idx = view_index(base._data, view._data)
-    copy = CopySlices(grad_edge(base) if base._requires_grad else None, base, idx, node)
-    base._grad_fn, base._output_nr, base._requires_grad = copy, 0, True
+    copy = CopySlices(grad_edge(base) if base._requires_grad else None, base, idx, fn)
+    set_history(base, copy)
     _rebase_view(view)
 
 
 def _rebase_view(view: Tensor) -> None:
+    meta = view._meta
+    if meta is not None and meta.view_creation_meta is not None:
+        raise _view_error(view, indirect=True)
     base = view._base
     idx = view_index(base._data, view._data)
     node = record(REGISTRY["_view_of_base"], (base,), {"index": idx}, (_make(view._data),))
-    view._grad_fn, view._output_nr, view._requires_grad = node, 0, True
+    set_history(view, node)
     view._autograd_meta().view_version = view._version_counter().value
 
 

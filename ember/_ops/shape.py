@@ -20,7 +20,9 @@ from .rules import dims, promote, wrap_dim
 
 
 def infer_shape(shape, numel: int, op: str = "view") -> tuple:
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(shape) if type(shape) is not tuple else shape
+    if -1 not in shape and math.prod(shape) == numel and min(shape, default=0) >= 0:
+        return shape
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
         raise RuntimeError("only one dimension can be inferred")
