@@ -14,7 +14,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from .registry import register
-from .rules import dtype_name, is_array, operand, promote, to_float
+from .rules import broadcast_shapes, dtype_name, is_array, operand, promote, to_float
 
 
 def _cj(t):
@@ -350,9 +350,13 @@ def _binary_inplace(name, ufunc_name, impl):
         if ct is not st and not _dtype.can_cast(ct, st):
             raise RuntimeError(f"{name}_: result type {dtype_name(ct)} can't be cast to the "
                                f"desired output type {dtype_name(st)}")
-        if params or (is_array(b) and b.shape != dst.shape and
-                      np.broadcast_shapes(b.shape, dst.shape) != dst.shape):
-            dst[...] = impl(xp, dst, b, **params)  # alpha, or a shape error to raise
+        if is_array(b) and b.shape != dst.shape:
+            shape = broadcast_shapes(name + "_", dst.shape, b.shape)
+            if shape != dst.shape:
+                raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the "
+                                   f"broadcast shape {list(shape)}")
+        if params:  # alpha
+            dst[...] = impl(xp, dst, b, **params)
             return
         check = _CHECKS.get(name)
         if check is not None:

@@ -113,7 +113,10 @@ def apply(op: OpDef, args: tuple, params: dict):
                         f"{', '.join(type(a).__name__ for a in args) or 'none'}")
     backend = _BY_ARRAY_TYPE[atype]
     fn = op.kernels.get(backend.name, op.impl) if op.kernels else op.impl
-    out = fn(backend.xp, *arrays, **params)
+    try:
+        out = fn(backend.xp, *arrays, **params)
+    except (RuntimeError, ValueError, IndexError, TypeError) as e:
+        raise _op_error(op, e, args) from None
     if op.nout == 1:
         out = _make(_as_array(out))
         if op.view:
@@ -128,6 +131,31 @@ def apply(op: OpDef, args: tuple, params: dict):
     if rg and _GRAD.grad_enabled and op.vjp is not None:
         record(op, args, params, outs)
     return outs
+
+
+def _op_error(op: OpDef, e: Exception, args: tuple) -> Exception:
+    """The error of a failed op in the user's terms: the op, what went wrong, and the shapes
+    and dtypes it was given. NumPy's shape errors become PyTorch's RuntimeError."""
+    msg = str(e)
+    if getattr(e, "_ember_op", False):
+        return e
+    shapes = [a._data.shape for a in args if isinstance(a, Tensor)]
+    if "could not be broadcast" in msg and len(shapes) >= 2:
+        from .rules import broadcast_shapes
+        try:
+            broadcast_shapes(op.name, *shapes)
+        except RuntimeError as b:
+            msg = str(b).partition(": ")[2]
+    kind = RuntimeError if type(e) is ValueError else type(e)
+    desc = ", ".join(f"{_dtype.FROM_NP[a._data.dtype].name}{list(a._data.shape)}"
+                     if isinstance(a, Tensor) else type(a).__name__ for a in args)
+    prefix = "" if msg.startswith(op.name) else f"{op.name}(): "
+    try:
+        err = kind(f"{prefix}{msg} (inputs: {desc})")
+    except TypeError:  # an exception type with a different constructor: keep it as it is
+        return e
+    err._ember_op = True
+    return err
 
 
 def _mark_view(out: Tensor, src: Tensor, multi: bool) -> None:
