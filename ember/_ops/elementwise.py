@@ -8,6 +8,7 @@ VJP (in ember ops, so it is itself differentiable).
 from __future__ import annotations
 
 import cmath
+import math
 
 import numpy as np
 
@@ -284,9 +285,8 @@ def _pow_vjp(c, g):
             gb = g * _cj(out * a.log())
             gb = gb.masked_fill((a == 0) & ((b.real if b.is_complex() else b) >= 0), 0)
         else:
-            gb = g * _cj(out * cmath.log(a)) if a != 0 else g * 0
-            if not b.is_complex() and not isinstance(a, complex):
-                gb = gb.real if gb.is_complex() else gb
+            log_a = math.log(a) if not isinstance(a, complex) and a > 0 else cmath.log(a)
+            gb = g * _cj(out * log_a) if a != 0 else g * 0
     return ga, gb
 
 

@@ -289,7 +289,13 @@ def apply_inplace(op: OpDef, self: Tensor, args: tuple, params: dict) -> Tensor:
     record_it = rg and _GRAD.grad_enabled and op.vjp is not None
     if not record_it and op.inplace is not None:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        op.inplace(_BY_ARRAY_TYPE[type(dst)].xp, dst, *arrays, **params)
+        for a in arrays:
+            if type(a) in _BY_ARRAY_TYPE and type(a) is not type(dst):
+                raise _devices_error(op, (self, *args))
+        try:
+            op.inplace(_BY_ARRAY_TYPE[type(dst)].xp, dst, *arrays, **params)
+        except (RuntimeError, ValueError, IndexError, TypeError) as e:
+            raise _op_error(op, e, (self, *args)) from None
         self._bump_version(op.name + "_")
         return self
     all_args = (self, *args)
