@@ -31,7 +31,10 @@ def _shape(args) -> tuple:
     """``f(2, 3)``, ``f((2, 3))`` and ``f(ember.Size([2, 3]))`` all mean shape (2, 3)."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
-    return tuple(builtins.int(a) for a in args)
+    for a in args:
+        if type(a) is not builtins.int:
+            return tuple(a.__index__() for a in args)
+    return tuple(args)
 
 
 # -- unary elementwise ----------------------------------------------------------------------------

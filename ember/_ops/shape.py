@@ -40,13 +40,14 @@ def infer_shape(shape, numel: int, op: str = "view") -> tuple:
 
 def _view(xp, x, shape):
     shape = infer_shape(shape, x.size)
-    try:
-        return xp.reshape(x, shape, copy=False)
-    except ValueError:
-        raise RuntimeError(
+    r = x.reshape(shape)
+    # the method copies when strides do not allow a view; NumPy points a view's base at the
+    # array owning the memory, which a copy's is not
+    if r.base is (x if x.base is None else x.base) or x.size == 0:
+        return r
+    raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
-            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.") \
-            from None
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
 
 
 def _reshape_vjp(c, g):
