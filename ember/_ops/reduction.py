@@ -41,7 +41,7 @@ def _reduction(name, fn, rule):
                 r = getattr(xp, fn)(y, axis=ax, keepdims=keepdim)
             elif fn == "mean":
                 r = r / r.dtype.type(max(_n_reduced(x.shape, ax), 1))
-        return r.astype(out.np, copy=False) if acc is not out else r
+        return r.astype(out.np, copy=False) if r.dtype != out.np else r
     return impl
 
 

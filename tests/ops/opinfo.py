@@ -291,9 +291,9 @@ add("masked_fill", samples=_masked_fill_samples, dtypes=ALL_REAL, inplace="maske
 
 # reductions
 add("sum", samples=reduction_samples(), dtypes=ALL)
-add("sum_dtype", fn=lambda m, x: m.sum(x, dtype=m.float64), samples=reduction_samples((None,),
-                                                                                        False),
-    dtypes=ALL_REAL, grad=False)
+for _dt in ("float64", "int32", "int64"):
+    add(f"sum_dtype_{_dt}", fn=(lambda dt: lambda m, x: m.sum(x, dtype=getattr(m, dt)))(_dt),
+        samples=reduction_samples((None,), False), dtypes=ALL_REAL, grad=False)
 add("mean", samples=reduction_samples(), dtypes=HALF + FLOATS + COMPLEX,
     errors=(ErrorCase((A(np.arange(3)),), match="mean"),))
 add("prod", samples=reduction_samples((None, 0, 1, -1), low=0.5, high=1.5), dtypes=ALL,
