@@ -28,7 +28,14 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _make
 from ..autograd.grad_mode import STATE as _GRAD
-from ..autograd.graph import CopySlices, OpNode, SavedTensor, grad_edge, set_history, short_name
+from ..autograd.graph import (
+    CopySlices,
+    OpNode,
+    SavedTensor,
+    grad_edge,
+    set_history,
+    short_name,
+)
 from ..backends import _BY_ARRAY_TYPE
 
 REGISTRY: dict[str, OpDef] = {}
@@ -234,6 +241,14 @@ def _edge(t: Tensor):
     return grad_edge(t)
 
 
+def current_grad_fn(t: Tensor):
+    """``t``'s grad_fn as PyTorch's ``grad_fn`` reads it: re-read from the base first for a
+    view whose base was modified in place."""
+    if t._base is not None and t._requires_grad:
+        _edge(t)
+    return t._grad_fn
+
+
 _VIEW_HINTS = {
     "multi_output": " This view is the output of a function that returns multiple views. Such "
                     "functions do not allow the output views to be modified inplace. You should "
@@ -299,9 +314,10 @@ def apply_inplace(op: OpDef, self: Tensor, args: tuple, params: dict) -> Tensor:
         self._bump_version(op.name + "_")
         return self
     all_args = (self, *args)
+    # backward needs self's value from before the write: save a copy (with history, for
+    # double backward, though not an input of the node)
+    old = REGISTRY["clone"](self) if record_it and 0 in op.save else None
     with _no_grad():
-        # backward needs self's value from before the write: save a copy
-        old = REGISTRY["clone"](self) if record_it and 0 in op.save else None
         result = apply(op, all_args, params)
     # the node is made before the write, so that it reads self's history from before it
     node = record(op, all_args, params, (result,), old) if record_it else None

@@ -6,6 +6,7 @@ custom differentiable operations; ``gradcheck``/``gradgradcheck`` verify gradien
 
 from __future__ import annotations
 
+from ..backends import of_array
 from . import graph  # noqa: F401
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
@@ -31,92 +32,130 @@ def _tensors(x) -> tuple:
     return tuple(x)
 
 
+def _grads_tuple(grads, n: int) -> tuple:
+    return (None,) * n if grads is None else _tensors(grads)
+
+
 def _make_grads(outputs, grads, is_grads_batched=False) -> list:
-    from .. import _creation
-    from .._tensor import Tensor
+    from .._tensor import Tensor, _make
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     out = []
     for i, (o, g) in enumerate(zip(outputs, grads)):
-        if g is None:
-            if o.numel() != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not o.is_floating_point() and not o.is_complex():
+        if isinstance(g, Tensor):
+            shape = g.shape[1:] if is_grads_batched else g.shape
+            if tuple(shape) != tuple(o.shape):
+                if is_grads_batched:
+                    raise RuntimeError(
+                        "If `is_grads_batched=True`, we interpret the first dimension of each "
+                        "grad_output as the batch dimension. The sizes of the remaining "
+                        "dimensions are expected to match the shape of corresponding output, but "
+                        f"a mismatch was detected: grad_output[{i}] has a shape of {g.shape} and "
+                        f"output[{i}] has a shape of {o.shape}. If you only want some tensors in "
+                        "`grad_output` to be considered batched, consider using vmap.")
                 raise RuntimeError(
-                    f"grad can be implicitly created only for real scalar outputs but got "
-                    f"{o.dtype}")
-            g = _creation.ones_like(o)
-        elif not isinstance(g, Tensor):
-            g = _creation.tensor(g, dtype=o.dtype, device=o.device)
-        elif tuple(g.shape) != tuple(o.shape):
-            raise RuntimeError(
-                f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
-                f"has a shape of {o.shape}.")
-        elif g.is_complex() != o.is_complex():
-            raise RuntimeError(
-                f"For complex Tensors, both grad_output and output are required to have the same "
-                f"dtype. Mismatch in dtype: grad_output[{i}] has a dtype of {g.dtype} and "
-                f"output[{i}] has a dtype of {o.dtype}.")
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
+                    f"output[{i}] has a shape of {o.shape}.")
+            if g.is_complex() != o.is_complex():
+                raise RuntimeError(
+                    "For complex Tensors, both grad_output and output are required to have the "
+                    f"same dtype. Mismatch in dtype: grad_output[{i}] has a dtype of {g.dtype} "
+                    f"and output[{i}] has a dtype of {o.dtype}.")
+        elif g is None:
+            if o._requires_grad:
+                if o.numel() != 1:
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                if not o.is_floating_point():
+                    raise RuntimeError(
+                        f"grad can be implicitly created only for real scalar outputs but got "
+                        f"{o.dtype}")
+                g = _make(of_array(o._data).xp.ones(o._data.shape, o._data.dtype))
+        else:
+            raise TypeError(
+                f"gradients can be either Tensors or None, but got {type(g).__name__}")
         out.append(g)
     return out
 
 
 def _check_roots(outputs) -> None:
     for i, o in enumerate(outputs):
-        if not o.requires_grad:
+        if not o._requires_grad:
             raise RuntimeError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn")
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None) -> None:
-    """Accumulate gradients of ``tensors`` into the leaves' ``.grad``."""
-    tensors = _tensors(tensors)
-    if grad_tensors is None:
+    """Accumulate gradients of ``tensors`` into the leaves' ``.grad`` (of ``inputs`` only,
+    when given: non-leaf ones then keep ``.grad``, as with ``retain_grad``)::
+
+        x = ember.tensor([1.0, 2.0], requires_grad=True)
+        ember.autograd.backward((x * x).sum())  # x.grad == tensor([2., 4.])
+    """
+    if grad_variables is not None:
+        if grad_tensors is not None:
+            raise RuntimeError("'grad_tensors' and 'grad_variables' (deprecated) arguments both "
+                               "passed to backward(). Please only use 'grad_tensors'.")
         grad_tensors = grad_variables
-    grads = [None] * len(tensors) if grad_tensors is None else list(_tensors(grad_tensors)
-                                                                     if not isinstance(
-                                                                         grad_tensors, list)
-                                                                     else grad_tensors)
-    _check_roots(tensors)
-    grads = _make_grads(tensors, grads)
-    if retain_graph is None:
-        retain_graph = create_graph
     if inputs is not None:
         inputs = _tensors(inputs)
         if not inputs:
-            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    tensors = _tensors(tensors)
+    grads = _make_grads(tensors, _grads_tuple(grad_tensors, len(tensors)))
+    if retain_graph is None:
+        retain_graph = create_graph
+    _check_roots(tensors)
+    if inputs is not None:
+        for t in inputs:
+            t.retain_grad()  # as PyTorch does (and raises for one not requiring grad)
     run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          only_inputs=True, allow_unused=None, is_grads_batched=False,
-         materialize_grads=False) -> tuple:
-    """Gradients of ``outputs`` with respect to ``inputs`` (returned, not accumulated)."""
+         materialize_grads=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (a tuple, or a dict for a
+    dict of inputs) instead of accumulated into ``.grad``::
+
+        x = ember.tensor([1.0, 2.0], requires_grad=True)
+        (g,) = ember.autograd.grad((x * x).sum(), x)  # tensor([2., 4.])
+    """
     from .. import _creation
-    outputs = _tensors(outputs)
-    inputs_t = _tensors(inputs)
+    from .._functional import stack
     if materialize_grads and allow_unused is False:
-        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads "
-                         "is True, but got False")
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
     if allow_unused is None:
         allow_unused = materialize_grads
-    go = [None] * len(outputs) if grad_outputs is None else list(_tensors(grad_outputs))
-    _check_roots(outputs)
-    for t in inputs_t:
-        if not t.requires_grad:
-            raise RuntimeError("One of the differentiated Tensors does not require grad")
-    go = _make_grads(outputs, go)
+    outputs = _tensors(outputs)
+    inputs_t = tuple(inputs.values()) if type(inputs) is dict else _tensors(inputs)
+    if not inputs_t:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    go = _make_grads(outputs, _grads_tuple(grad_outputs, len(outputs)), is_grads_batched)
     if retain_graph is None:
         retain_graph = create_graph
-    res = run_backward(outputs, go, retain_graph, create_graph, inputs=inputs_t,
-                       accumulate=False)
+    _check_roots(outputs)
+    for t in inputs_t:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if is_grads_batched:
+        # one backward per row of the grad_outputs, stacked
+        n = len(go[0])
+        rows = [run_backward(outputs, [g[b] for g in go], retain_graph or b < n - 1,
+                             create_graph, inputs=inputs_t, accumulate=False) for b in range(n)]
+        res = [None if r[0] is None else stack(r) for r in zip(*rows)]
+    else:
+        res = run_backward(outputs, go, retain_graph, create_graph, inputs=inputs_t,
+                           accumulate=False)
     out = []
-    for t, g in zip(inputs_t, res):
+    for i, (t, g) in enumerate(zip(inputs_t, res)):
         if g is None:
             if materialize_grads:
-                g = _creation.zeros_like(t)
+                g = _creation.zeros_like(t, requires_grad=create_graph)
             elif not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the "
+                    f"The differentiated Tensor at index {i} appears to not have been used in the "
                     "graph. Set allow_unused=True if this is the desired behavior.")
         out.append(g)
-    return tuple(out)
+    return dict(zip(inputs.keys(), out)) if type(inputs) is dict else tuple(out)

@@ -3,12 +3,18 @@
 # NOTE [ Backward engine ]
 ``run_backward`` walks the graph from the roots by dependency count: a node runs once every
 node that feeds it a gradient has run, so gradients reaching it along several paths are summed
-first. Ready nodes run most-recent first (by creation sequence), PyTorch's order, which hooks
-can observe. For ``autograd.grad`` and ``backward(inputs=...)`` only nodes on a path to the
-requested inputs run; their gradients are captured (``grad``) or accumulated (``backward``).
+first. Ready nodes run most-recent first (by creation sequence) and a ready AccumulateGrad
+before anything else, PyTorch's order, which hooks can observe. Each node runs, in order: the
+tensor hooks of its outputs (then retain_grad), its pre-hooks, its backward, its post-hooks.
+
+With ``inputs`` only nodes on a path to them run. ``autograd.grad`` captures the gradient
+arriving at each input's node (after that node's tensor hooks) and runs the node itself only
+when it leads on to another input; ``backward(inputs=...)`` runs the inputs' nodes, so leaves
+accumulate as usual and non-leaf inputs get ``.grad`` through retain_grad, as in PyTorch.
+
 Before an input gradient is passed on it is reduced to the input's shape (broadcasting) and
-cast to its dtype: generic rules, so VJPs may return gradients of the output's shape.
-VJPs run under no-grad unless ``create_graph`` asks for a differentiable backward.
+cast to its dtype: generic rules, so VJPs may return gradients of the output's shape. VJPs run
+under no-grad unless ``create_graph`` asks for a differentiable backward.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import heapq
 
 from . import grad_mode
-from .graph import AccumulateGrad, GraphRoot, grad_edge
+from .graph import AccumulateGrad, GraphRoot, type_string
 
 
 def _validate(g, meta, node, i):
@@ -29,62 +35,73 @@ def _validate(g, meta, node, i):
                 f"Function {node.name()} returned an invalid gradient at index {i} - got "
                 f"{list(g.shape)} but expected shape compatible with {list(shape)}") from None
     if g._data.dtype != dt:
-        if g._data.dtype.kind == "c" and dt.kind != "c":
-            g = g.real
-        g = g.to(g.dtype.__class__ and _FROM_NP(dt))
+        from .._dtype import FROM_NP
+        g = g.to(FROM_NP[dt])  # complex to real keeps the real part, as PyTorch does
     return g
 
 
-def _FROM_NP(dt):
-    from .._dtype import FROM_NP
-    return FROM_NP[dt]
+def _hook_name(hook) -> str:
+    return getattr(hook, "__name__", "<unknown>")
 
 
-def _needed(root, targets) -> set:
-    """Nodes on some path from ``root`` to one of ``targets`` (iterative post-order)."""
-    needed, state = set(), {}
-    stack = [root]
-    while stack:
-        n = stack[-1]
-        s = state.get(n)
-        if s is None:
-            state[n] = 1
-            stack.extend(e[0] for e in n.next_functions if e is not None and e[0] not in state)
-            continue
-        stack.pop()
-        if s == 1:
-            state[n] = 2
-            if n in targets or any(e is not None and e[0] in needed for e in n.next_functions):
-                needed.add(n)
-    return needed
+def _check_hook_value(hook, old, new) -> None:
+    from .._tensor import Tensor
+    if old is None:
+        raise RuntimeError("can't replace a None gradient with a non-None value")
+    if not isinstance(new, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(new).__name__}'")
+    if new.dtype is not old.dtype or new.device != old.device:
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the type of value (was "
+                           f"{type_string(old)} got {type_string(new)})")
+    if new._data.shape != old._data.shape:
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the size of value")
 
 
-def _run_hooks(hooks, g):
-    for h in hooks:
-        r = h(g)
+def _run_tensor_hooks(hooks, g):
+    for hook in list(hooks):  # a hook may remove itself
+        r = hook(g)
         if r is not None:
+            _check_hook_value(hook, g, r)
             g = r
     return g
 
 
-def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=None,
-                 accumulate: bool = True):
-    """Backpropagate ``grads`` from ``roots``. With ``accumulate=False`` returns the gradients
-    of ``inputs`` (None where unreached) instead of writing ``.grad``."""
-    root = GraphRoot([grad_edge(r) for r in roots], grads)
-    targets = {}
-    if inputs is not None:
-        for k, t in enumerate(inputs):
-            node, nr = grad_edge(t)
-            targets.setdefault(node, []).append((nr, k, t))
-    captured = [None] * (len(inputs) if inputs is not None else 0)
-    needed = _needed(root, targets) if inputs is not None else None
+def _run_node_hook(hook, old: tuple, r) -> list:
+    if not isinstance(r, tuple):
+        raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
+    if len(r) != len(old):
+        raise RuntimeError(f"hook '{_hook_name(hook)}' has returned an incorrect number of values "
+                           f"(got {len(r)}, but expected {len(old)})")
+    for o, n in zip(old, r):
+        if n is not None:
+            _check_hook_value(hook, o, n)
+    return list(r)
 
+
+def _tensor_pre_hooks(node, gs: list) -> list:
+    """Hooks registered on the tensors whose gradients ``gs`` are, then retain_grad."""
+    if type(node) is AccumulateGrad:
+        meta = node.variable._meta
+        if meta is not None and meta.hooks:
+            gs[0] = _run_tensor_hooks(meta.hooks, gs[0])
+        return gs
+    if node._tensor_hooks:
+        for nr, hooks in node._tensor_hooks.items():
+            gs[nr] = _run_tensor_hooks(hooks, gs[nr])
+    if node._retained:
+        for nr, ref in node._retained.items():
+            t, g = ref(), gs[nr]
+            if t is not None and g is not None:
+                # a copy (differentiable under create_graph, as PyTorch's clone)
+                t._grad = g.clone() if t._grad is None else t._grad + g
+    return gs
+
+
+def _dependencies(root) -> dict:
     deps: dict = {}
     stack, seen = [root], {root}
     while stack:
-        n = stack.pop()
-        for e in n.next_functions:
+        for e in stack.pop().edges:
             if e is None:
                 continue
             nxt = e[0]
@@ -92,71 +109,106 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append(nxt)
+    return deps
+
+
+def _reaching(root, targets) -> set:
+    """Nodes with a path of one edge or more to one of ``targets`` (iterative post-order)."""
+    reach: set = set()
+    done: dict = {}
+    stack = [root]
+    while stack:
+        n = stack[-1]
+        if n not in done:
+            done[n] = False
+            stack.extend(e[0] for e in n.edges if e is not None and e[0] not in done)
+            continue
+        stack.pop()
+        if done[n]:
+            continue
+        done[n] = True
+        if any(e is not None and (e[0] in targets or e[0] in reach) for e in n.edges):
+            reach.add(n)
+    return reach
+
+
+def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=None,
+                 accumulate: bool = True):
+    """Backpropagate ``grads`` from ``roots``. With ``accumulate=False`` returns the gradients
+    of ``inputs`` (None where unreached) instead of writing ``.grad``."""
+    from .._ops.registry import _edge
+    root = GraphRoot([_edge(r) for r in roots], grads,
+                     [(r._data.shape, r._data.dtype) for r in roots])
+    needed = wanted = captures = None  # None: every node runs
+    captured = []
+    if inputs is not None:
+        targets: dict = {}
+        for k, t in enumerate(inputs):
+            e = _edge(t)
+            if e is not None:
+                targets.setdefault(e[0], []).append((e[1], k))
+        needed = _reaching(root, targets)
+        if accumulate:
+            needed.update(targets)
+            wanted = needed
+        else:
+            captures, captured = targets, [None] * len(inputs)
+            wanted = needed | targets.keys()
+    deps = _dependencies(root)
 
     buffers = {root: []}
     ready = [(0, 0, root)]
+    order = 0
     prev_mode = grad_mode.STATE.grad_enabled
     grad_mode.STATE.grad_enabled = create_graph
     try:
         while ready:
-            _, _, node = heapq.heappop(ready)
+            node = heapq.heappop(ready)[2]
             gs = buffers.pop(node)
-            if node._tensor_hooks:
-                for nr, hooks in node._tensor_hooks.items():
-                    if gs[nr] is not None:
-                        gs[nr] = _run_hooks(hooks, gs[nr])
-            if isinstance(node, AccumulateGrad) and node.variable._meta is not None:
-                gs[0] = _run_hooks(node.variable._meta.hooks, gs[0]) if gs[0] is not None else None
-            if node._retained:
-                for nr, ref in node._retained.items():
-                    t = ref()
-                    if t is not None and gs[nr] is not None:
-                        t._grad = gs[nr].detach() if t._grad is None else t._grad + gs[nr].detach()
-            if node._pre_hooks:
-                for h in node._pre_hooks:
-                    r = h(tuple(gs))
-                    if r is not None:
-                        gs = list(r)
-            hit = targets.get(node)
-            if hit is not None:
-                for nr, k, t in hit:
-                    g = gs[nr] if nr < len(gs) else None
-                    if accumulate:
-                        if g is not None and not isinstance(node, AccumulateGrad):
-                            t._grad = g if t._grad is None else t._grad + g
-                    else:
-                        captured[k] = g
-                if not accumulate or not isinstance(node, AccumulateGrad):
+            if captures is not None and node in captures:
+                run = node in needed
+                if not run:  # PyTorch captures before the hooks of a node it goes on to run
+                    gs = _tensor_pre_hooks(node, gs)
+                for nr, k in captures[node]:
+                    captured[k] = gs[nr]
+                if not run:
                     continue
-            if needed is not None and node not in needed:
-                continue
-            outs = node.apply(gs)
-            if node._post_hooks:
-                for h in node._post_hooks:
-                    r = h(tuple(outs), tuple(gs))
+            gs = _tensor_pre_hooks(node, gs)
+            if node._pre_hooks:
+                for hook in list(node._pre_hooks):
+                    r = hook(tuple(gs))
                     if r is not None:
-                        outs = tuple(r)
+                        gs = _run_node_hook(hook, tuple(gs), r)
+            outs = node.apply(gs)
+            if len(outs) != len(node.edges):
+                raise RuntimeError(
+                    f"function {node.name()} returned an incorrect number of gradients (expected "
+                    f"{len(node.edges)}, got {len(outs)})")
+            if node._post_hooks:
+                for hook in list(node._post_hooks):
+                    r = hook(tuple(outs), tuple(gs))
+                    if r is not None:
+                        outs = _run_node_hook(hook, tuple(outs), r)
             if not retain_graph:
                 node.release()
-            for i, e in enumerate(node.next_functions):
+            for i, e in enumerate(node.edges):
                 if e is None:
                     continue
                 nxt, nr = e
+                if wanted is not None and nxt not in wanted:
+                    continue
                 g = outs[i]
-                if g is not None and node.in_meta:
+                if g is not None:
                     g = _validate(g, node.in_meta[i], node, i)
                 buf = buffers.get(nxt)
                 if buf is None:
-                    buf = buffers[nxt] = [None] * _num_outputs(nxt)
+                    buf = buffers[nxt] = [None] * nxt.nout
                 if g is not None:
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
                 deps[nxt] -= 1
                 if deps[nxt] == 0:
-                    heapq.heappush(ready, (-nxt.seq, id(nxt), nxt))
+                    order += 1
+                    heapq.heappush(ready, (-nxt.seq, order, nxt))
     finally:
         grad_mode.STATE.grad_enabled = prev_mode
     return captured
-
-
-def _num_outputs(node) -> int:
-    return getattr(node, "nout", 1) or 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from . import grad_mode
-from .graph import Node, SavedTensor, grad_edge
+from .graph import _FREED, Node, SavedTensor, grad_edge, set_history
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -37,9 +37,9 @@ class BackwardCFunction(FunctionCtx, Node):
         self._dirty = ()
         self._non_diff = ()
         self._freed = False
+        self._out_meta = ()
         self.materialize_grads = True
         self.needs_input_grad = ()
-        self._out_meta = ()
 
     def name(self) -> str:
         return self._fn_cls.__name__ + "Backward"
@@ -47,12 +47,7 @@ class BackwardCFunction(FunctionCtx, Node):
     @property
     def saved_tensors(self) -> tuple:
         if self._freed:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed). Saved intermediate values of the "
-                "graph are freed when you call .backward() or autograd.grad(). Specify "
-                "retain_graph=True if you need to backward through the graph a second time or if "
-                "you need to access saved tensors after calling backward.")
+            raise RuntimeError(_FREED)
         if self._saved is None:
             return tuple(self._to_save or ())
         return tuple(None if s is None else s.unpack(self) for s in self._saved)
@@ -62,12 +57,12 @@ class BackwardCFunction(FunctionCtx, Node):
     def apply(self, grads: list) -> tuple:
         from .._creation import zeros
         if self.materialize_grads:
-            grads = [g if g is not None else zeros(shape, dtype=dt)
-                     for g, (shape, dt) in zip(grads, self._out_meta)]
+            grads = [zeros(m[0], dtype=m[1]) if g is None and m is not None else g
+                     for g, m in zip(grads, self._out_meta)]
         res = self._fn_cls.backward(self, *grads)
         if not isinstance(res, tuple):
             res = (res,)
-        n = len(self.needs_input_grad)
+        n = len(self.edges)
         if len(res) != n:
             if len(res) > n and all(r is None for r in res[n:]):
                 res = res[:n]
@@ -75,7 +70,12 @@ class BackwardCFunction(FunctionCtx, Node):
                 raise RuntimeError(
                     f"function {self.name()} returned an incorrect number of gradients (expected "
                     f"{n}, got {len(res)})")
-        return tuple(None if e is None else r for r, e in zip(res, self.next_functions))
+        for i, (r, m) in enumerate(zip(res, self.in_meta)):
+            if r is not None and m is None:
+                raise RuntimeError(
+                    f"function {self.name()} returned a gradient different than None at position "
+                    f"{i + 1}, but the corresponding forward input was not a Variable")
+        return tuple(None if e is None else r for r, e in zip(res, self.edges))
 
     def release(self) -> None:
         if self._saved:
@@ -118,60 +118,107 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .._tensor import Tensor, _make
-        ctx = BackwardCFunction(cls)
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        uses_setup = cls.setup_context is not Function.setup_context
+        from .._tensor import Tensor
+        ctx = BackwardCFunction(cls)  # numbered before forward runs, as in PyTorch
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         with grad_mode.no_grad():
-            if uses_setup:
+            if cls.setup_context is not Function.setup_context:
                 outputs = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, outputs)
             else:
                 outputs = cls.forward(ctx, *args, **kwargs)
+        for t in ctx._dirty:
+            t._bump_version(cls.__name__)
+        executable = grad_mode.STATE.grad_enabled and any(ctx.needs_input_grad)
+        if executable:
+            ctx.edges = tuple(grad_edge(a) if n else None
+                              for a, n in zip(args, ctx.needs_input_grad))
+            ctx.in_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
+                                for a in args)
         single = not isinstance(outputs, tuple)
-        outs = (outputs,) if single else outputs
-        record = grad_mode.STATE.grad_enabled and any(ctx.needs_input_grad)
-        if not record:
-            return outputs
-        ctx.next_functions = tuple(grad_edge(a) if isinstance(a, Tensor) and a.requires_grad
-                                   else None for a in args)
-        ctx.in_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else None
-                            for a in args)
-        dirty = {id(t) for t in ctx._dirty}
-        non_diff = {id(t) for t in ctx._non_diff}
-        inputs = {id(a) for a in args if isinstance(a, Tensor)}
-        wrapped = []
-        for i, o in enumerate(outs):
-            if not isinstance(o, Tensor):
-                wrapped.append(o)
-                continue
-            if id(o) in dirty:
-                if o._grad_fn is None and o._requires_grad:
-                    raise RuntimeError(
-                        "a leaf Variable that requires grad is being used in an in-place "
-                        "operation.")
-            elif id(o) in inputs:
-                o = _make(o._data)  # an input returned as is becomes a new alias
-            if id(outs[i]) in non_diff:
-                wrapped.append(o)
-                continue
-            if o.is_floating_point() or o.is_complex():
-                o._grad_fn, o._output_nr, o._requires_grad = ctx, i, True
+        outs = _wrap_outputs(ctx, args, (outputs,) if single else outputs, executable)
+        if executable:
+            ctx.nout = len(outs)
+            ctx._out_meta = tuple((o._data.shape, o.dtype) if isinstance(o, Tensor) else None
+                                  for o in outs)
+            if ctx._to_save is not None:
+                ctx._saved = tuple(_save(ctx, i, t) for i, t in enumerate(ctx._to_save))
+                ctx._to_save = None
+        return outs[0] if single else outs
+
+
+def _save(ctx, i: int, t):
+    from .._tensor import Tensor
+    if t is None:
+        return None
+    if not isinstance(t, Tensor):
+        raise TypeError(f"save_for_backward can only save variables, but argument {i} is of "
+                        f"type {type(t).__name__}")
+    return SavedTensor(t, t._grad_fn is ctx, ctx._fn_cls.__name__)
+
+
+def _wrap_outputs(ctx, args, outputs, executable: bool) -> tuple:
+    """PyTorch's ``_wrap_outputs``: give each output its history, an alias for an input
+    returned as is, and mark outputs that are views as made by a custom Function."""
+    from .._tensor import Tensor
+    inputs = {id(a) for a in args if isinstance(a, Tensor)}
+    dirty = {id(t) for t in ctx._dirty}
+    non_diff = {id(t) for t in ctx._non_diff}
+    wrapped = []
+    for i, o in enumerate(outputs):
+        if not isinstance(o, Tensor):
             wrapped.append(o)
-        ctx._out_meta = tuple((o._data.shape, o.dtype) if isinstance(o, Tensor) else ((), None)
-                              for o in wrapped)
-        if ctx._to_save is not None:
-            outs_ids = {id(o): o for o in wrapped if isinstance(o, Tensor)}
-            saved = []
-            for t in ctx._to_save:
-                if t is None:
-                    saved.append(None)
-                    continue
-                is_out = id(t) in outs_ids and t._grad_fn is ctx
-                saved.append(SavedTensor(t, is_out, cls.__name__))
-            ctx._saved = tuple(saved)
-            ctx._to_save = None
-        return wrapped[0] if single else tuple(wrapped)
+            continue
+        is_input, is_dirty = id(o) in inputs, id(o) in dirty
+        diff = executable and id(o) not in non_diff and (o.is_floating_point() or o.is_complex())
+        if not diff:
+            if not o._requires_grad:
+                if is_input and not is_dirty:
+                    o = _alias(o)
+            elif is_input:
+                o = o.detach()
+            elif o._base is None:
+                o.detach_()
+        elif is_dirty:
+            if o._grad_fn is None and o._requires_grad:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad has been used in an in-place operation.")
+            o._grad = None
+            if o._base is not None:
+                if sum(isinstance(t, Tensor) for t in outputs) > 1:
+                    raise RuntimeError(_DIRTY_VIEW)
+                from .._ops.registry import _rebase_base
+                _rebase_base(o, ctx)
+            else:
+                set_history(o, ctx, i)
+        else:
+            if is_input:
+                o = _alias(o)
+            set_history(o, ctx, i)
+        if o._base is not None and not (is_input and is_dirty):
+            meta = o._autograd_meta()
+            meta.view_creation_meta = "custom_function"
+            meta.view_version = o._version_counter().value
+        wrapped.append(o)
+    return tuple(wrapped)
+
+
+_DIRTY_VIEW = (
+    "If your Function modifies inplace an input that is a view of another Tensor, your Function "
+    "cannot return more than one Tensor. This is not supported by the current autograd engine. "
+    "You should either make sure the input is not a view (using .clone() for example) or make "
+    "your Function only return one Tensor (potentially splitting it into two Functions: one "
+    "doing the inplace that returns a single Tensor and a second one that does the other "
+    "operations). You can ask on the forum https://discuss.pytorch.org/ if you need help to do "
+    "this change.")
+
+
+def _alias(t):
+    """A view of all of ``t`` (PyTorch's ``view_as(self)``): shares data and version counter."""
+    from .._tensor import _make
+    a = _make(t._data.view())
+    a._base = t._base if t._base is not None else t
+    return a
 
 
 def once_differentiable(fn):
@@ -185,21 +232,19 @@ def once_differentiable(fn):
             outputs = fn(ctx, *args)
         if not grad_mode.STATE.grad_enabled:
             return outputs
-        if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+        if not any(isinstance(a, Tensor) and a._requires_grad for a in args):
             return outputs
-        edges = tuple(grad_edge(a) if isinstance(a, Tensor) and a.requires_grad else None
-                      for a in args)
-        err = _DelayedError(
-            "trying to differentiate twice a function that was marked with "
-            "@once_differentiable", edges)
-        single = not isinstance(outputs, tuple)
+        if not isinstance(outputs, tuple):
+            outputs = (outputs,)
+        err = _DelayedError("trying to differentiate twice a function that was marked with "
+                            "@once_differentiable", len(outputs))
         res = []
-        for o in ((outputs,) if single else outputs):
-            if isinstance(o, Tensor) and (o.is_floating_point() or o.is_complex()):
+        for i, o in enumerate(outputs):
+            if isinstance(o, Tensor):
                 o = o.detach()
-                o._grad_fn, o._requires_grad = err, True
+                set_history(o, err, i)
             res.append(o)
-        return res[0] if single else tuple(res)
+        return tuple(res)
 
     return wrapper
 
@@ -207,8 +252,8 @@ def once_differentiable(fn):
 class _DelayedError(Node):
     __slots__ = ("msg",)
 
-    def __init__(self, msg, edges):
-        Node.__init__(self, edges, ())
+    def __init__(self, msg, nout):
+        Node.__init__(self, (), (), nout)
         self.msg = msg
 
     def name(self) -> str:

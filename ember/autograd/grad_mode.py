@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
@@ -11,6 +12,7 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
 
 
 class _State(threading.local):
+    # class attributes: every thread starts with grad enabled, as in PyTorch
     grad_enabled = True
     inference = False
 
@@ -27,39 +29,13 @@ def is_inference_mode_enabled() -> bool:
     return STATE.inference
 
 
-class _Mode:
-    """A context manager that is also a decorator (for functions and generator functions)."""
-
-    def _enter(self):  # returns the state to restore
-        raise NotImplementedError
-
-    def _exit(self, saved) -> None:
-        STATE.grad_enabled, STATE.inference = saved
-
-    def __enter__(self):
-        self._saved = (STATE.grad_enabled, STATE.inference)
-        self._enter()
-
-    def __exit__(self, *exc) -> None:
-        self._exit(self._saved)
-
-    def clone(self):
-        return self.__class__()
+class _DecoratorContextManager:
+    """A context manager that also decorates functions and generator functions; each call
+    runs under a fresh ``clone()`` of it."""
 
     def __call__(self, fn):
         if inspect.isgeneratorfunction(fn):
-            @functools.wraps(fn)
-            def gen_wrapper(*args, **kwargs):
-                gen = fn(*args, **kwargs)
-                with self.clone():
-                    request = next(gen)
-                while True:
-                    try:
-                        with self.clone():
-                            request = gen.send((yield request))
-                    except StopIteration as e:
-                        return e.value
-            return gen_wrapper
+            return _wrap_generator(self.clone, fn)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -67,65 +43,109 @@ class _Mode:
                 return fn(*args, **kwargs)
         return wrapper
 
+    def clone(self):
+        return self.__class__()
 
-class no_grad(_Mode):
+
+def _wrap_generator(ctx_factory, fn):
+    """The mode is on while the generator runs and off while its caller does (PyTorch's
+    ``_wrap_generator``)."""
+
+    @functools.wraps(fn)
+    def generator_context(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with ctx_factory():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with ctx_factory():
+                        gen.close()
+                    raise
+                except BaseException:
+                    with ctx_factory():
+                        response = gen.throw(*sys.exc_info())
+                else:
+                    with ctx_factory():
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+    return generator_context
+
+
+class _NoParamDecoratorContextManager(_DecoratorContextManager):
+    """Also usable as a bare decorator: ``@no_grad`` as well as ``@no_grad()``."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamDecoratorContextManager):
     """Disable gradient recording: ``with ember.no_grad(): w -= lr * w.grad``."""
 
-    def _enter(self):
+    def __enter__(self) -> None:
+        self.prev = STATE.grad_enabled
         STATE.grad_enabled = False
 
+    def __exit__(self, *exc) -> None:
+        STATE.grad_enabled = self.prev
 
-class enable_grad(_Mode):
+
+class enable_grad(_NoParamDecoratorContextManager):
     """Enable gradient recording inside a ``no_grad`` region."""
 
-    def _enter(self):
+    def __enter__(self) -> None:
+        self.prev = STATE.grad_enabled
         STATE.grad_enabled = True
 
+    def __exit__(self, *exc) -> None:
+        STATE.grad_enabled = self.prev
 
-class set_grad_enabled(_Mode):
+
+class set_grad_enabled(_DecoratorContextManager):
     """Set grad mode on or off; acts at once when called, and restores on ``with`` exit."""
 
-    def __init__(self, mode: bool):
+    def __init__(self, mode: bool) -> None:
+        self.prev = STATE.grad_enabled
         self.mode = bool(mode)
-        self._saved = (STATE.grad_enabled, STATE.inference)
         STATE.grad_enabled = self.mode
-
-    def __enter__(self):
-        pass
-
-    def _enter(self):
-        STATE.grad_enabled = self.mode
-
-    def clone(self):
-        return _SetGrad(self.mode)
 
     def __call__(self, fn):
-        self._exit(self._saved)  # used as a decorator: the mode applies inside calls only
+        STATE.grad_enabled = self.prev  # as a decorator the mode applies inside calls only
         return super().__call__(fn)
 
-
-class _SetGrad(_Mode):
-    def __init__(self, mode: bool):
-        self.mode = mode
-
-    def _enter(self):
+    def __enter__(self) -> None:
         STATE.grad_enabled = self.mode
 
-
-class inference_mode(_Mode):
-    """Like ``no_grad`` and cheaper still: no graph, no version-counter bookkeeping needed."""
-
-    def __init__(self, mode: bool = True):
-        self.mode = mode
-
-    def _enter(self):
-        if self.mode:
-            STATE.grad_enabled, STATE.inference = False, True
+    def __exit__(self, *exc) -> None:
+        STATE.grad_enabled = self.prev
 
     def clone(self):
-        return inference_mode(self.mode)
+        return self.__class__(self.mode)
 
-    def __call__(self, fn=None):
-        if isinstance(fn, bool):  # @inference_mode(False)
-            return inference_mode(fn)
-        return super().__call__(fn)
+
+class inference_mode(_DecoratorContextManager):
+    """Like ``no_grad`` (ember has no separate inference tensors); ``inference_mode(False)``
+    turns grad mode back on, as in PyTorch."""
+
+    def __new__(cls, mode_or_orig_func=True):
+        if mode_or_orig_func is None or isinstance(mode_or_orig_func, bool):
+            return super().__new__(cls)
+        return cls()(mode_or_orig_func)
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        self.prev = (STATE.grad_enabled, STATE.inference)
+        STATE.grad_enabled, STATE.inference = not self.mode, bool(self.mode)
+
+    def __exit__(self, *exc) -> None:
+        STATE.grad_enabled, STATE.inference = self.prev
+
+    def clone(self):
+        return self.__class__(self.mode)

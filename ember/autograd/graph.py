@@ -2,17 +2,24 @@
 
 # NOTE [ Graph nodes ]
 A node is created for each op application that needs a gradient. It knows its inputs' edges
-(``next_functions``: ``(node, output_nr)`` pairs, None where the input needs no gradient), the
-shape and dtype of those inputs (the engine reduces broadcast gradients and casts to the input
-dtype generically, as PyTorch's ``validate_outputs`` does), and what backward needs (saved
-tensors, checked against in-place modification through version counters). How a node turns
-output gradients into input gradients is the op's VJP from the registry; no op-specific code
-lives here.
+(``edges``: ``(node, output_nr)`` pairs, None where the input needs no gradient; the public
+``next_functions`` shows those as ``(None, 0)`` as PyTorch does), the shape and dtype of those
+inputs (the engine reduces broadcast gradients and casts to the input dtype generically, as
+PyTorch's ``validate_outputs`` does), and what backward needs (saved tensors, checked against
+in-place modification through version counters). How a node turns output gradients into input
+gradients is the op's VJP from the registry; no op-specific code lives here.
+
+Hooks live where PyTorch keeps them: ``register_hook`` on a non-leaf tensor adds a tensor
+pre-hook to its grad_fn for its output number, ``retain_grad`` a retains-grad hook there (moved
+to the new grad_fn when an in-place op rewrites the tensor's history), and a leaf's hooks stay
+on the tensor, run by its AccumulateGrad node.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
+import sys
 import weakref
 
 _seq = itertools.count()
@@ -24,11 +31,37 @@ _TYPE_NAMES = {
     "complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor",
 }
 
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward.")
+
+
+_CPP_NAMES = {
+    "float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+    "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+    "uint8": "unsigned char", "bool": "bool", "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>",
+}
+
+
+def dtype_words(dtype) -> tuple:
+    """The two names PyTorch's messages give a dtype: C++ (``'float'``) and ScalarType
+    (``'Float'``)."""
+    return _CPP_NAMES[dtype.name], _TYPE_NAMES[dtype.name][:-len("Tensor")]
+
 
 def type_string(t) -> str:
     """PyTorch's legacy type name of a tensor, e.g. ``ember.FloatTensor``."""
     prefix = "ember.cuda." if t.device.type == "cuda" else "ember."
     return prefix + _TYPE_NAMES[t.dtype.name]
+
+
+def short_name(node) -> str:
+    """A node's name as PyTorch's error messages print it (``MulBackward0`` -> ``Mul``)."""
+    return re.sub(r"Backward\d*$", "", node.name())
 
 
 class SavedTensor:
@@ -42,25 +75,12 @@ class SavedTensor:
     def __init__(self, t, is_output: bool, saved_by: str):
         vc = t._version_counter()
         self.vc, self.version, self.is_output, self.saved_by = vc, vc.value, is_output, saved_by
-        if is_output:
-            self.tensor, self.data, self.output_nr = None, t._data, t._output_nr
-        else:
-            self.tensor, self.data, self.output_nr = t, None, 0
+        self.output_nr = t._output_nr
+        self.tensor, self.data = (None, t._data) if is_output else (t, None)
 
     def unpack(self, node):
         if self.vc.value != self.version:
-            from .._tensor import _make
-            t = self.tensor if self.tensor is not None else _make(self.data)
-            where = (f"which is output {self.output_nr} of {node.name()}" if self.is_output else
-                     f"which is output {t._output_nr} of {t._grad_fn.name()}"
-                     if t._grad_fn is not None else "which is a leaf tensor")
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{type_string(t)} {list(t.shape)}], {where}, is at version "
-                f"{self.vc.value}; expected version {self.version} instead. It was saved for "
-                f"backward by '{self.saved_by}' and last modified in place by "
-                f"'{self.vc.modified_by}'. Hint: compute the in-place op on a clone, or make it "
-                "out-of-place.")
+            raise self._modified_error(node)
         if not self.is_output:
             return self.tensor
         from .._tensor import _make
@@ -68,22 +88,49 @@ class SavedTensor:
         t._grad_fn, t._output_nr, t._vc = node, self.output_nr, self.vc
         return t
 
+    def _modified_error(self, node) -> RuntimeError:
+        # PyTorch names the saving node for a saved output, and the tensor's current history
+        # (re-read for a view whose base changed) for a saved input.
+        if self.is_output:
+            from .._tensor import _make
+            t, fn = _make(self.data), node
+        else:
+            from .._ops.registry import current_grad_fn
+            t = self.tensor
+            fn = current_grad_fn(t)
+        where = f", which is output {self.output_nr} of {short_name(fn)}," if fn else ""
+        return RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{type_string(t)} {list(t.shape)}]{where} is at version "
+            f"{self.vc.value}; expected version {self.version} instead. It was saved for backward "
+            f"by '{self.saved_by}' and last modified in place by '{self.vc.modified_by}'. Hint: "
+            "compute the in-place op on a clone, or make it out-of-place.")
+
 
 class Node:
     """A backward function in the graph; ``tensor.grad_fn`` is one of these."""
 
-    __slots__ = ("next_functions", "in_meta", "seq", "_pre_hooks", "_post_hooks",
-                 "_tensor_hooks", "_retained", "metadata", "__weakref__")
+    __slots__ = ("edges", "in_meta", "nout", "seq", "_pre_hooks", "_post_hooks",
+                 "_tensor_hooks", "_retained", "_metadata", "__weakref__")
 
-    def __init__(self, next_functions: tuple, in_meta: tuple):
-        self.next_functions = next_functions
-        self.in_meta = in_meta
+    def __init__(self, edges: tuple, in_meta: tuple, nout: int = 1):
+        self.edges, self.in_meta, self.nout = edges, in_meta, nout
         self.seq = next(_seq)
         self._pre_hooks = self._post_hooks = self._tensor_hooks = self._retained = None
-        self.metadata = {}
+        self._metadata = None
 
     def name(self) -> str:
         return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((None, 0) if e is None else e for e in self.edges)
+
+    @property
+    def metadata(self) -> dict:
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
 
     def apply(self, grads: list) -> tuple:
         raise NotImplementedError
@@ -93,52 +140,63 @@ class Node:
 
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` runs after this node; may return new grad_inputs."""
-        from .._tensor import RemovableHandle
         if self._post_hooks is None:
             self._post_hooks = []
-        self._post_hooks.append(fn)
-        return RemovableHandle(self._post_hooks, fn)
+        return _handle(self._post_hooks, fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` runs before this node; may return new grad_outputs."""
-        from .._tensor import RemovableHandle
         if self._pre_hooks is None:
             self._pre_hooks = []
-        self._pre_hooks.append(fn)
-        return RemovableHandle(self._pre_hooks, fn)
+        return _handle(self._pre_hooks, fn)
 
-    def _add_tensor_hook(self, output_nr: int, fn):
-        from .._tensor import RemovableHandle
+    def add_tensor_hook(self, output_nr: int, fn):
         if self._tensor_hooks is None:
             self._tensor_hooks = {}
-        hooks = self._tensor_hooks.setdefault(output_nr, [])
-        hooks.append(fn)
-        return RemovableHandle(hooks, fn)
+        return _handle(self._tensor_hooks.setdefault(output_nr, []), fn)
 
-    def _retain(self, output_nr: int, tensor) -> None:
+    def retain(self, output_nr: int, tensor) -> None:
         if self._retained is None:
             self._retained = {}
         self._retained[output_nr] = weakref.ref(tensor)
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{self.name().rpartition('::')[2]} object at {hex(id(self))}>"
 
     def __call__(self, *grads):
-        return self.apply(list(grads))
+        out = self.apply(list(grads))
+        return out[0] if len(out) == 1 else tuple(out)
+
+
+def _handle(hooks: list, fn):
+    from .._tensor import RemovableHandle
+    hooks.append(fn)
+    return RemovableHandle(hooks, fn)
+
+
+def set_history(t, node, output_nr: int = 0) -> None:
+    """Make ``node`` the grad_fn of ``t`` (after an in-place op), carrying retain_grad along as
+    PyTorch does; hooks registered earlier stay with the old grad_fn."""
+    old = t._grad_fn
+    if old is not None and old._retained and old._retained.get(t._output_nr) is not None:
+        ref = old._retained.pop(t._output_nr)
+        if ref() is t:
+            node.retain(output_nr, t)
+    t._grad_fn, t._output_nr, t._requires_grad = node, output_nr, True
 
 
 class OpNode(Node):
     """The backward of one registry op application."""
 
-    __slots__ = ("op", "params", "saved", "saved_out", "needs_input_grad", "freed", "nout",
+    __slots__ = ("op", "params", "saved", "saved_out", "needs_input_grad", "freed",
                  "out_meta")
 
-    def __init__(self, op, params, next_functions, in_meta, saved, saved_out, nout, out_meta):
-        Node.__init__(self, next_functions, in_meta)
-        self.op, self.params, self.saved, self.saved_out = op, params, saved, saved_out
-        self.needs_input_grad = tuple(e is not None for e in next_functions)
+    def __init__(self, op, params, edges, in_meta, saved, nout, out_meta):
+        Node.__init__(self, edges, in_meta, nout)
+        self.op, self.params, self.saved, self.saved_out = op, params, saved, None
+        self.needs_input_grad = tuple(e is not None for e in edges)
         self.freed = False
-        self.nout, self.out_meta = nout, out_meta
+        self.out_meta = out_meta
 
     def name(self) -> str:
         return self.op.backward_name
@@ -146,34 +204,28 @@ class OpNode(Node):
     # The VJP reads what it needs through these (the ctx API of registry VJPs).
     @property
     def inputs(self) -> tuple:
-        self._check_freed()
+        if self.freed:
+            raise RuntimeError(_FREED)
         return tuple(s.unpack(self) if type(s) is SavedTensor else s for s in self.saved)
 
     @property
     def out(self):
-        self._check_freed()
+        if self.freed:
+            raise RuntimeError(_FREED)
         if isinstance(self.saved_out, tuple):
             return tuple(None if s is None else s.unpack(self) for s in self.saved_out)
         return self.saved_out.unpack(self)
 
-    def _check_freed(self) -> None:
-        if self.freed:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved "
-                "tensors after they have already been freed). Saved intermediate values of the "
-                "graph are freed when you call .backward() or autograd.grad(). Specify "
-                "retain_graph=True if you need to backward through the graph a second time or if "
-                "you need to access saved tensors after calling backward.")
-
     def apply(self, grads: list) -> tuple:
-        single = self.op.nout == 1
-        g = grads[0] if single else grads
-        if single and g is None:
-            return (None,) * len(self.next_functions)
-        return self.op.vjp(self, g)
+        if self.op.nout == 1:  # ops with a variable number of outputs always get a list
+            g = grads[0]
+            if g is None:
+                return (None,) * len(self.edges)
+            return self.op.vjp(self, g)
+        return self.op.vjp(self, grads)
 
     def release(self) -> None:
-        if self.saved or self.saved_out is not None:
+        if self.saved_out is not None or any(type(s) is SavedTensor for s in self.saved):
             self.saved, self.saved_out, self.freed = (), None, True
 
 
@@ -184,7 +236,11 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable):
         Node.__init__(self, (), ())
+        self.seq = sys.maxsize  # PyTorch runs a ready AccumulateGrad before anything else
         self.variable = variable
+
+    def name(self) -> str:
+        return "ember::autograd::AccumulateGrad"
 
     def apply(self, grads: list) -> tuple:
         from . import grad_mode
@@ -192,23 +248,40 @@ class AccumulateGrad(Node):
         if g is None:
             return ()
         if var._grad is None:
-            var._grad = g if grad_mode.STATE.grad_enabled else g.detach()
+            # a gradient may alias other gradients, a user's tensor or a broadcast view:
+            # .grad gets its own storage (differentiable under create_graph, as in PyTorch)
+            var._grad = g.clone() if grad_mode.STATE.grad_enabled else _own_copy(g, var)
         elif grad_mode.STATE.grad_enabled:
             var._grad = var._grad + g
         else:
             var._grad.add_(g)
-        if var._meta is not None:
+        if var._meta is not None and var._meta.post_acc_hooks:
             for hook in list(var._meta.post_acc_hooks):
                 hook(var)
         return ()
 
 
+def _own_copy(g, like):
+    """A detached copy of ``g`` laid out like ``like`` (PyTorch's gradient layout contract)."""
+    from .._tensor import _make
+    from ..backends import _BY_ARRAY_TYPE
+    xp = _BY_ARRAY_TYPE[type(g._data)].xp
+    out = xp.empty_like(like._data)
+    xp.copyto(out, g._data)
+    return _make(out)
+
+
 class GraphRoot(Node):
+    """Feeds the roots' gradients (``in_meta`` lets the engine cast them to the roots')."""
+
     __slots__ = ("grads",)
 
-    def __init__(self, edges, grads):
-        Node.__init__(self, tuple(edges), ())
+    def __init__(self, edges, grads, in_meta):
+        Node.__init__(self, tuple(edges), tuple(in_meta))
         self.grads = grads
+
+    def name(self) -> str:
+        return "ember::autograd::GraphRoot"
 
     def apply(self, grads):
         return tuple(self.grads)
@@ -229,32 +302,35 @@ def grad_edge(t):
 
 class CopySlices(Node):
     """The base's history after an in-place op on one of its views (PyTorch's CopySlices):
-    the gradient of the view's region goes through the in-place op's node ``fn``; the rest of
-    the base's gradient flows to the base's previous history unchanged."""
+    the gradient of the view's region goes through the in-place op's node ``fn`` (whose first
+    input is the view); the rest of the base's gradient flows to the base's previous history
+    unchanged."""
 
     __slots__ = ("index", "fn")
 
     def __init__(self, base_edge, base, index, fn):
-        Node.__init__(self, (base_edge, *fn.next_functions[1:]),
+        Node.__init__(self, (base_edge, *fn.edges[1:]),
                       ((base._data.shape, base._data.dtype), *fn.in_meta[1:]))
         self.index, self.fn = index, fn
 
     def name(self) -> str:
-        return "CopySlices"
+        return "ember::autograd::CopySlices"
 
     def apply(self, grads: list) -> tuple:
         from .._ops import index_ops
         g = grads[0]
         if g is None:
-            return (None,) * len(self.next_functions)
+            return (None,) * len(self.edges)
         region = index_ops.take_flat(g, self.index)
         res = list(self.fn.apply([region]))
-        meta0 = self.fn.in_meta[0]
         r0 = res[0]
-        if r0 is not None and r0._data.shape != meta0[0]:
-            r0 = r0.sum_to_size(meta0[0])
-        g = index_ops.put_flat(g, self.index, r0)
-        return (g, *res[1:])
+        if self.edges[0] is None:
+            return (None, *res[1:])
+        if r0 is None:
+            r0 = region.new_zeros(())
+        elif r0._data.shape != self.fn.in_meta[0][0]:
+            r0 = r0.sum_to_size(self.fn.in_meta[0][0])
+        return (index_ops.put_flat(g, self.index, r0), *res[1:])
 
     def release(self) -> None:
         self.fn.release()
