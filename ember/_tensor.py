@@ -16,12 +16,11 @@ intrinsic to a tensor.
 from __future__ import annotations
 
 import builtins
-import weakref
+import copy
 
 import numpy as np
 
 from . import _dtype
-from .autograd.grad_mode import STATE as _GRAD_STATE
 from .backends import of_array as _backend_of
 
 _ndarray = np.ndarray
@@ -29,6 +28,19 @@ _ndarray = np.ndarray
 
 class Size(tuple):
     """A tensor's shape: a tuple of ints, ``ember.Size([2, 3])``."""
+
+    __slots__ = ()
+
+    def __new__(cls, sizes=()):
+        out = []
+        for i, s in enumerate(sizes):
+            if type(s) is not int:
+                if isinstance(s, float) or not hasattr(s, "__index__"):
+                    raise TypeError(f"ember.Size() takes an iterable of 'int' (item {i} is "
+                                    f"'{type(s).__name__}')")
+                s = s.__index__()
+            out.append(s)
+        return tuple.__new__(cls, out)
 
     def __repr__(self) -> str:
         return f"ember.Size({list(self)})"
@@ -41,16 +53,76 @@ class Size(tuple):
 
     def __getitem__(self, i):
         r = tuple.__getitem__(self, i)
-        return Size(r) if isinstance(i, slice) else r
+        return _size(r) if isinstance(i, slice) else r
 
     def __add__(self, other):
-        return Size(tuple(self) + tuple(other))
+        if not isinstance(other, tuple):
+            raise TypeError(f"can only concatenate tuple (not {type(other).__name__}) to "
+                            "ember.Size")
+        return _size(tuple(self) + other)
 
     def __radd__(self, other):
-        return Size(tuple(other) + tuple(self))
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _size(other + tuple(self))
+
+    def __mul__(self, n):
+        return _size(tuple(self) * n)
+
+    __rmul__ = __mul__
 
     def __reduce__(self):
         return (Size, (tuple(self),))
+
+
+def _size(shape) -> Size:
+    """A Size from a tuple of ints, unchecked (the hot path's constructor)."""
+    return tuple.__new__(Size, shape)
+
+
+class memory_format:
+    """A memory layout: ``ember.contiguous_format``, ``ember.channels_last``, ..."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return "ember." + self.name
+
+    def __reduce__(self):
+        return self.name
+
+
+class layout(memory_format):
+    """A tensor layout; ember has ``ember.strided`` only."""
+
+    __slots__ = ()
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+strided = layout("strided")
+# dims from fastest to slowest varying in each format (c10's compute_*_contiguous order)
+_FORMAT_ORDER = {channels_last: (4, (1, 3, 2, 0)), channels_last_3d: (5, (1, 4, 3, 2, 0))}
+
+
+def format_strides(shape: tuple, fmt: memory_format) -> tuple:
+    """Element strides of a dense tensor of ``shape`` laid out in ``fmt`` (c10's
+    get_channels_last_strides for the channels-last formats)."""
+    if fmt not in _FORMAT_ORDER:
+        return _contiguous_strides(shape)
+    rank, order = _FORMAT_ORDER[fmt]
+    if len(shape) != rank:
+        raise RuntimeError(f"required rank {rank} tensor to use {fmt.name} format")
+    st, n = [0] * rank, 1
+    for d in order:
+        st[d] = n
+        n *= shape[d]
+    return tuple(st)
 
 
 class _VersionCounter:
@@ -91,12 +163,12 @@ class Tensor:
     # -- intrinsic attributes ---------------------------------------------------------------
     @property
     def shape(self) -> Size:
-        return Size(self._data.shape)
+        return _size(self._data.shape)
 
     def size(self, dim: int | None = None):
         """The shape, or its length along ``dim``."""
         if dim is None:
-            return Size(self._data.shape)
+            return _size(self._data.shape)
         return self._data.shape[_wrap_dim(dim, self._data.ndim)]
 
     @property
@@ -145,8 +217,12 @@ class Tensor:
         return self._data.nbytes
 
     def stride(self, dim: int | None = None):
-        st = tuple(s // self._data.itemsize for s in self._data.strides)
-        return st if dim is None else st[_wrap_dim(dim, self._data.ndim)]
+        a = self._data
+        if a.size == 0 and not any(a.strides):
+            st = _contiguous_strides(a.shape)  # NumPy zeroes an empty array's strides
+        else:
+            st = tuple(s // a.itemsize for s in a.strides)
+        return st if dim is None else st[_wrap_dim(dim, a.ndim)]
 
     def storage_offset(self) -> int:
         root = _root_array(self._data)
@@ -159,7 +235,24 @@ class Tensor:
         return _root_array(self._data).nbytes
 
     def is_contiguous(self, memory_format=None) -> bool:
-        return self._data.flags.c_contiguous or self._data.size <= 1
+        """Whether the elements are dense in row-major order (or in ``memory_format``)."""
+        if memory_format not in _FORMAT_ORDER:
+            return self._data.flags.c_contiguous or self._data.size <= 1
+        rank, order = _FORMAT_ORDER[memory_format]
+        shape, st = self._data.shape, self.stride()
+        if len(shape) != rank:
+            return False
+        expected = 1
+        for d in order:
+            if shape[d] != 1:
+                if st[d] != expected:
+                    return False
+                expected *= shape[d]
+        return True
+
+    @property
+    def layout(self) -> layout:
+        return strided
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f" or self.dtype is _dtype.bfloat16
@@ -172,7 +265,7 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return 0 if self._vc is None else self._vc.value
+        return self._version_counter().value
 
     def _version_counter(self) -> _VersionCounter:
         """This tensor's version counter, shared with its base and its views."""
@@ -207,8 +300,7 @@ class Tensor:
                     "use var_no_grad = var.detach().")
             return self
         if requires_grad and not (self.is_floating_point() or self.is_complex()):
-            raise RuntimeError(
-                "only Tensors of floating point and complex dtype can require gradients")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = builtins.bool(requires_grad)
         return self
 
@@ -224,11 +316,25 @@ class Tensor:
                     f"assigned grad expected to be a Tensor or None but got grad of type "
                     f"{type(value).__name__}")
             if value.dtype is not self.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
-            if value._data.shape != self._data.shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                from .autograd.graph import dtype_words
+                got, want = dtype_words(value.dtype)[0], dtype_words(self.dtype)[1]
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{got}' to a tensor with "
+                    f"grad_dtype '{want}'. The gradient must match the tensor's grad_dtype "
+                    "(defaults to the tensor's dtype). You can set the tensor's grad_dtype "
+                    "attribute with a specific dtype, or None to allow any dtype. Set grad_dtype "
+                    "with caution. Diverging the dtypes of a tensor and its gradient may break "
+                    "downstream systems that assume they match.")
             if value.device != self.device:
-                raise RuntimeError("assigned grad has data located on a different device")
+                raise RuntimeError(
+                    f"attempting to assign a gradient with device type '{value.device.type}' to "
+                    f"a tensor with device type '{self.device.type}'. Please ensure that the "
+                    "gradient and the tensor are on the same device")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor "
+                    f"of size '{list(self.shape)}'. Please ensure that the gradient and the "
+                    "tensor are the same size")
         self._grad = value
 
     @property
@@ -243,7 +349,6 @@ class Tensor:
     def output_nr(self) -> int:
         return self._output_nr
 
-    @property
     def _is_view(self) -> bool:
         return self._base is not None
 
@@ -266,13 +371,18 @@ class Tensor:
 
     def register_hook(self, hook):
         """Register ``hook(grad) -> Tensor | None`` to run when this tensor's gradient is
-        computed; returns a handle with ``remove()``."""
+        computed (a returned tensor replaces the gradient); returns a handle with
+        ``remove()``. On a non-leaf the hook stays with the current grad_fn: after an in-place
+        op it sees the gradient of the value it was registered on, as in PyTorch."""
         if not self._requires_grad:
             raise RuntimeError(
                 "cannot register a hook on a tensor that doesn't require gradient")
-        hooks = self._autograd_meta().hooks
-        hooks.append(hook)
-        return RemovableHandle(hooks, hook)
+        if self._grad_fn is None:
+            hooks = self._autograd_meta().hooks
+            hooks.append(hook)
+            return RemovableHandle(hooks, hook)
+        from ._ops.registry import current_grad_fn
+        return current_grad_fn(self).add_tensor_hook(self._output_nr, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """Register ``hook(tensor)`` to run after the gradient is accumulated into ``.grad``."""
@@ -287,11 +397,14 @@ class Tensor:
         return RemovableHandle(hooks, hook)
 
     def retain_grad(self) -> None:
-        """Keep ``.grad`` of this non-leaf tensor after backward."""
+        """Keep ``.grad`` of this non-leaf tensor after backward (a no-op on leaves)."""
         if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self._grad_fn is not None:
-            self._autograd_meta().retains_grad = True
+        if self._grad_fn is None or self.retains_grad:
+            return
+        from ._ops.registry import current_grad_fn
+        current_grad_fn(self).retain(self._output_nr, self)
+        self._autograd_meta().retains_grad = True
 
     @property
     def retains_grad(self) -> bool:
@@ -303,14 +416,14 @@ class Tensor:
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
-        """A tensor sharing storage with this one, cut from the graph."""
+        """A tensor sharing storage and version counter with this one, cut from the graph."""
         t = _make(self._data)
         t._vc = self._version_counter()
-        t._base = self._base if self._base is not None else self
         return t
 
     def detach_(self) -> Tensor:
-        if self._base is not None and self._grad_fn is not None:
+        """Cut this tensor from the graph in place (not allowed on views)."""
+        if self._base is not None and (self.is_floating_point() or self.is_complex()):
             raise RuntimeError(
                 "Can't detach views in-place. Use detach() instead. If you are using "
                 "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set "
@@ -318,6 +431,7 @@ class Tensor:
                 "called on these gradients. To fix this error, please refer to the "
                 "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
         self._grad_fn = None
+        self._output_nr = 0
         self._requires_grad = False
         return self
 
@@ -353,7 +467,7 @@ class Tensor:
         return self._host()
 
     def __array__(self, dtype=None, copy=None):
-        a = self.detach()._host()
+        a = self.numpy()
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def __dlpack__(self, *args, **kwargs):
@@ -376,18 +490,32 @@ class Tensor:
         return iter(self.unbind(0))
 
     def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(
-                "Boolean value of Tensor with more than one value is ambiguous")
+        n = self._data.size
+        if n != 1:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0
+                               else "Boolean value of Tensor with more than one value is ambiguous")
         return builtins.bool(self._host().reshape(()))
 
+    def _number(self, c_type: str):
+        """The one element as a real Python number (PyTorch's checked cast to ``c_type``)."""
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        v = self.item()
+        if isinstance(v, complex):
+            if v.imag:
+                raise RuntimeError(f"value cannot be converted to type {c_type} without overflow")
+            return v.real
+        return v
+
     def __float__(self) -> float:
-        return float(self.item()) if self._data.size == 1 else self.item()
+        return builtins.float(self._number("double"))
 
     def __int__(self) -> int:
-        return builtins.int(self.item())
+        return builtins.int(self._number("int64_t"))
 
     def __complex__(self) -> complex:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return complex(self.item())
 
     def __index__(self) -> int:
@@ -412,8 +540,22 @@ class Tensor:
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
+    def _storage(self):
+        """(root array, element offset, element strides, whether the root is shared) of the
+        storage this tensor views, so that pickling and deepcopy keep views of one storage
+        sharing it, as PyTorch does."""
+        a = self._data
+        root = _root_array(a)
+        if not root.flags.c_contiguous or a.size == 0:  # not a plain buffer: a compact copy
+            return a.copy(), 0, _contiguous_strides(a.shape), False
+        return root, (_address(a) - _address(root)) // a.itemsize, self.stride(), True
+
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (type(self), self._host(), self._requires_grad, str(self.device)))
+        root, offset, strides, _ = self._storage()
+        host = _backend_of(root).to_numpy(root)
+        state = self.__dict__ or None
+        return (_rebuild, (type(self), host, offset, tuple(self._data.shape), strides,
+                           self._requires_grad, str(self.device), state))
 
     def __deepcopy__(self, memo):
         if self._grad_fn is not None:
@@ -424,19 +566,34 @@ class Tensor:
                 "https://github.com/pytorch/pytorch/pull/103001")
         if id(self) in memo:
             return memo[id(self)]
-        t = _make(self._data.copy(), self._requires_grad)
+        from ._ops.shape import strided
+        root, offset, strides, shared = self._storage()
+        # the root array is memoised as deepcopy would memoise it: views keep sharing
+        new_root = memo.get(id(root)) if shared else None
+        if new_root is None:
+            new_root = root.copy()
+            if shared:
+                memo[id(root)] = new_root
+        t = _make(strided(new_root, self._data.shape, strides, offset), self._requires_grad)
         if type(self) is not Tensor:
             t = _as_subclass(t, type(self))
         if self._grad is not None:
             t._grad = self._grad.__deepcopy__(memo)
+        if self.__dict__:
+            t.__dict__.update(copy.deepcopy(self.__dict__, memo))
         memo[id(self)] = t
         return t
 
 
-def _rebuild(cls, array, requires_grad, device):
+def _rebuild(cls, root, offset, shape, strides, requires_grad, device, state):
     from ._creation import _to_device_array
-    t = _make(_to_device_array(np.array(array), device), requires_grad)
-    return t if cls is Tensor else _as_subclass(t, cls)
+    from ._ops.shape import strided
+    t = _make(strided(_to_device_array(root, device), shape, strides, offset), requires_grad)
+    if cls is not Tensor:
+        t = _as_subclass(t, cls)
+    if state:
+        t.__dict__.update(state)
+    return t
 
 
 def _as_subclass(t: Tensor, cls):
@@ -479,8 +636,19 @@ def _make(data, requires_grad: bool = False) -> Tensor:
     return t
 
 
+def _contiguous_strides(shape) -> tuple:
+    st, n = [], 1
+    for s in reversed(shape):
+        st.append(n)
+        n *= max(s, 1)
+    return tuple(reversed(st))
+
+
 def _wrap_dim(dim: int, ndim: int) -> int:
-    n = max(ndim, 1)
+    """``dim`` of size()/stride() wrapped into ``range(ndim)``, with PyTorch's errors."""
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    n = ndim
     if not -n <= dim < n:
         raise IndexError(
             f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
@@ -498,9 +666,3 @@ def _address(a) -> int:
         return a.__array_interface__["data"][0]
     return a.data.ptr
 
-
-def is_grad_recording() -> bool:
-    return _GRAD_STATE.grad_enabled
-
-
-weakref_ref = weakref.ref

@@ -6,6 +6,7 @@ custom differentiable operations; ``gradcheck``/``gradgradcheck`` verify gradien
 
 from __future__ import annotations
 
+from .._tensor import Tensor, _make
 from ..backends import of_array
 from . import graph  # noqa: F401
 from .engine import run_backward
@@ -26,7 +27,6 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
 
 
 def _tensors(x) -> tuple:
-    from .._tensor import Tensor
     if isinstance(x, Tensor):
         return (x,)
     return tuple(x)
@@ -37,7 +37,6 @@ def _grads_tuple(grads, n: int) -> tuple:
 
 
 def _make_grads(outputs, grads, is_grads_batched=False) -> list:
-    from .._tensor import Tensor, _make
     if len(grads) != len(outputs):
         raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     out = []

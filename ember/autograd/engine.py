@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import heapq
 
+from .._dtype import FROM_NP
+from .._ops import registry as _registry
+from .._tensor import Tensor
 from . import grad_mode
 from .graph import AccumulateGrad, GraphRoot, type_string
 
@@ -35,7 +38,6 @@ def _validate(g, meta, node, i):
                 f"Function {node.name()} returned an invalid gradient at index {i} - got "
                 f"{list(g.shape)} but expected shape compatible with {list(shape)}") from None
     if g._data.dtype != dt:
-        from .._dtype import FROM_NP
         g = g.to(FROM_NP[dt])  # complex to real keeps the real part, as PyTorch does
     return g
 
@@ -45,7 +47,6 @@ def _hook_name(hook) -> str:
 
 
 def _check_hook_value(hook, old, new) -> None:
-    from .._tensor import Tensor
     if old is None:
         raise RuntimeError("can't replace a None gradient with a non-None value")
     if not isinstance(new, Tensor):
@@ -136,15 +137,14 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                  accumulate: bool = True):
     """Backpropagate ``grads`` from ``roots``. With ``accumulate=False`` returns the gradients
     of ``inputs`` (None where unreached) instead of writing ``.grad``."""
-    from .._ops.registry import _edge
-    root = GraphRoot([_edge(r) for r in roots], grads,
+    root = GraphRoot([_registry._edge(r) for r in roots], grads,
                      [(r._data.shape, r._data.dtype) for r in roots])
     needed = wanted = captures = None  # None: every node runs
     captured = []
     if inputs is not None:
         targets: dict = {}
         for k, t in enumerate(inputs):
-            e = _edge(t)
+            e = _registry._edge(t)
             if e is not None:
                 targets.setdefault(e[0], []).append((e[1], k))
         needed = _reaching(root, targets)

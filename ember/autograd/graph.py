@@ -22,6 +22,11 @@ import re
 import sys
 import weakref
 
+from .. import _ops, _tensor
+from .._ops import registry as _registry
+from ..backends import _BY_ARRAY_TYPE
+from . import grad_mode
+
 _seq = itertools.count()
 
 _TYPE_NAMES = {
@@ -83,8 +88,7 @@ class SavedTensor:
             raise self._modified_error(node)
         if not self.is_output:
             return self.tensor
-        from .._tensor import _make
-        t = _make(self.data, True)
+        t = _tensor._make(self.data, True)
         t._grad_fn, t._output_nr, t._vc = node, self.output_nr, self.vc
         return t
 
@@ -92,12 +96,10 @@ class SavedTensor:
         # PyTorch names the saving node for a saved output, and the tensor's current history
         # (re-read for a view whose base changed) for a saved input.
         if self.is_output:
-            from .._tensor import _make
-            t, fn = _make(self.data), node
+            t, fn = _tensor._make(self.data), node
         else:
-            from .._ops.registry import current_grad_fn
             t = self.tensor
-            fn = current_grad_fn(t)
+            fn = _registry.current_grad_fn(t)
         where = f", which is output {self.output_nr} of {short_name(fn)}," if fn else ""
         return RuntimeError(
             "one of the variables needed for gradient computation has been modified by an "
@@ -169,9 +171,8 @@ class Node:
 
 
 def _handle(hooks: list, fn):
-    from .._tensor import RemovableHandle
     hooks.append(fn)
-    return RemovableHandle(hooks, fn)
+    return _tensor.RemovableHandle(hooks, fn)
 
 
 def set_history(t, node, output_nr: int = 0) -> None:
@@ -243,7 +244,6 @@ class AccumulateGrad(Node):
         return "ember::autograd::AccumulateGrad"
 
     def apply(self, grads: list) -> tuple:
-        from . import grad_mode
         var, g = self.variable, grads[0]
         if g is None:
             return ()
@@ -263,12 +263,10 @@ class AccumulateGrad(Node):
 
 def _own_copy(g, like):
     """A detached copy of ``g`` laid out like ``like`` (PyTorch's gradient layout contract)."""
-    from .._tensor import _make
-    from ..backends import _BY_ARRAY_TYPE
     xp = _BY_ARRAY_TYPE[type(g._data)].xp
     out = xp.empty_like(like._data)
     xp.copyto(out, g._data)
-    return _make(out)
+    return _tensor._make(out)
 
 
 class GraphRoot(Node):
@@ -317,11 +315,10 @@ class CopySlices(Node):
         return "ember::autograd::CopySlices"
 
     def apply(self, grads: list) -> tuple:
-        from .._ops import index_ops
         g = grads[0]
         if g is None:
             return (None,) * len(self.edges)
-        region = index_ops.take_flat(g, self.index)
+        region = _ops.index_ops.take_flat(g, self.index)
         res = list(self.fn.apply([region]))
         r0 = res[0]
         if self.edges[0] is None:
@@ -330,7 +327,7 @@ class CopySlices(Node):
             r0 = region.new_zeros(())
         elif r0._data.shape != self.fn.in_meta[0][0]:
             r0 = r0.sum_to_size(self.fn.in_meta[0][0])
-        return (index_ops.put_flat(g, self.index, r0), *res[1:])
+        return (_ops.index_ops.put_flat(g, self.index, r0), *res[1:])
 
     def release(self) -> None:
         self.fn.release()
