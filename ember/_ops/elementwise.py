@@ -157,17 +157,18 @@ register("round", lambda xp, x, decimals=0: _round(xp, x, decimals), vjp=_zero)
 
 def _binary_impl(name, fn, rule="promote"):
     ufunc = getattr(np, fn) if isinstance(fn, str) else None
+    to_f = rule == "float"
 
     def impl(xp, a, b, **params):
         ct = promote(a, b)
-        if rule == "float":
+        if to_f:
             ct = to_float(ct)
         check = _CHECKS.get(name)
         if check is not None:
             check(ct, a, b)
         x, y = operand(xp, a, ct), operand(xp, b, ct)
         if ufunc is not None:
-            return getattr(xp, fn)(x, y)
+            return (ufunc if xp is np else getattr(xp, fn))(x, y)
         return fn(xp, x, y, **params)
     return impl
 

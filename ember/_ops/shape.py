@@ -101,7 +101,16 @@ def _expand(xp, x, size):
                 f"non-singleton dimension {i}.  Target sizes: {list(size)}.  Tensor sizes: "
                 f"{list(x.shape)}")
         out.append(s)
-    return xp.broadcast_to(x, tuple(out))
+    out = tuple(out)
+    if xp is np and x.flags.c_contiguous:
+        # np.broadcast_to costs microseconds; a zero-strided view of the same buffer does not
+        lead = len(out) - x.ndim
+        st = (0,) * lead + tuple(0 if n == 1 and m != 1 else s
+                                 for n, m, s in zip(x.shape, out[lead:], x.strides))
+        r = np.ndarray(out, x.dtype, buffer=x, strides=st)
+        r.flags.writeable = False
+        return r
+    return xp.broadcast_to(x, out)
 
 
 # the engine reduces the gradient to the input's shape (NOTE [ Backward engine ])

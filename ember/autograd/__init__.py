@@ -68,7 +68,7 @@ def _make_grads(outputs, grads, is_grads_batched=False) -> list:
                     raise RuntimeError(
                         f"grad can be implicitly created only for real scalar outputs but got "
                         f"{o.dtype}")
-                g = _make(of_array(o._data).xp.ones(o._data.shape, o._data.dtype))
+                g = _make(of_array(o._data).xp.array(1, o._data.dtype).reshape(o._data.shape))
         else:
             raise TypeError(
                 f"gradients can be either Tensors or None, but got {type(g).__name__}")

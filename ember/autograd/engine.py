@@ -199,7 +199,9 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     continue
                 g = outs[i]
                 if g is not None:
-                    g = _validate(g, node.in_meta[i], node, i)
+                    meta = node.in_meta[i]
+                    if g._data.shape != meta[0] or g._data.dtype != meta[1]:
+                        g = _validate(g, meta, node, i)
                 buf = buffers.get(nxt)
                 if buf is None:
                     buf = buffers[nxt] = [None] * nxt.nout

@@ -189,15 +189,21 @@ def set_history(t, node, output_nr: int = 0) -> None:
 class OpNode(Node):
     """The backward of one registry op application."""
 
-    __slots__ = ("op", "params", "saved", "saved_out", "needs_input_grad", "freed",
-                 "out_meta")
+    __slots__ = ("op", "params", "saved", "saved_out", "freed", "out_meta")
 
     def __init__(self, op, params, edges, in_meta, saved, nout, out_meta):
-        Node.__init__(self, edges, in_meta, nout)
+        # Node.__init__ inlined: one node is made per recorded op, on the hot path
+        self.edges, self.in_meta, self.nout = edges, in_meta, nout
+        self.seq = next(_seq)
+        self._pre_hooks = self._post_hooks = self._tensor_hooks = self._retained = None
+        self._metadata = None
         self.op, self.params, self.saved, self.saved_out = op, params, saved, None
-        self.needs_input_grad = tuple(e is not None for e in edges)
         self.freed = False
         self.out_meta = out_meta
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        return tuple(e is not None for e in self.edges)
 
     def name(self) -> str:
         return self.op.backward_name
