@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from .. import _dtype
-from .registry import register, view_index
+from .registry import REGISTRY, register, view_index
 from .rules import dims, promote, wrap_dim
 
 
@@ -259,8 +259,28 @@ def _as_strided(xp, x, size, stride, storage_offset=None):
     return strided(x, tuple(size), tuple(stride), off - here)
 
 
-register("narrow", _narrow, view=True, vjp=_generic_view_vjp())
-register("select", _select, view=True, vjp=_generic_view_vjp())
+def _region_vjp(index_of):
+    """VJP of a view that is ``x[index]`` for a basic index: the gradient put in that region
+    of zeros (cheaper than locating elements as the generic view VJP does)."""
+    def vjp(c, g):
+        shape = c.in_meta[0][0]
+        return (REGISTRY["index_put"](g.new_zeros(shape), g, index=index_of(c.params, shape)),)
+    return vjp
+
+
+def _narrow_index(p, shape):
+    d = wrap_dim(p["dim"], len(shape))
+    start = p["start"] % shape[d] if p["start"] < 0 else p["start"]
+    return (slice(None),) * d + (slice(start, start + p["length"]),)
+
+
+def _select_index(p, shape):
+    d = wrap_dim(p["dim"], len(shape))
+    return (slice(None),) * d + (p["index"] % shape[d],)
+
+
+register("narrow", _narrow, view=True, vjp=_region_vjp(_narrow_index))
+register("select", _select, view=True, vjp=_region_vjp(_select_index))
 register("diagonal", _diagonal, view=True, vjp=_generic_view_vjp())
 register("unfold", _unfold, view=True, vjp=_generic_view_vjp(accumulate=True))
 register("as_strided", _as_strided, view=True, vjp=_generic_view_vjp(accumulate=True))
@@ -278,7 +298,7 @@ def _getitem_basic(xp, x, index):
     return r if isinstance(r, type(x)) else x[index + (Ellipsis,)]
 
 
-register("getitem", _getitem_basic, view=True, vjp=_generic_view_vjp(),
+register("getitem", _getitem_basic, view=True, vjp=_region_vjp(lambda p, shape: p["index"]),
          backward_name="SliceBackward0")
 
 
