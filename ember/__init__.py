@@ -62,7 +62,17 @@ from ._dtype import (  # noqa: F401
 )
 from ._functional import *  # noqa: F401, F403
 from ._functional import __all__ as _functional_all
-from ._tensor import Size, Tensor  # noqa: F401
+from ._tensor import (  # noqa: F401
+    Size,
+    Tensor,
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    layout,
+    memory_format,
+    preserve_format,
+    strided,
+)
 from ._tensor_str import set_printoptions  # noqa: F401
 from .autograd.grad_mode import (  # noqa: F401
     enable_grad,

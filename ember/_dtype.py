@@ -24,15 +24,18 @@ _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 class dtype:
     """A tensor element type, e.g. ``ember.float32``."""
 
-    __slots__ = ("name", "np", "itemsize", "category", "is_signed", "_rank")
+    __slots__ = ("name", "np", "itemsize", "category", "is_signed", "_rank", "abbr", "word")
 
-    def __init__(self, name: str, np_dtype, category: int, rank: int):
+    def __init__(self, name: str, np_dtype, category: int, rank: int, abbr: str, word: str):
         self.name = name
         self.np = np.dtype(np_dtype)
         self.itemsize = self.np.itemsize
         self.category = category
         self.is_signed = name not in ("bool", "uint8")
         self._rank = rank
+        self.abbr = abbr
+        # c10's ScalarType name, which PyTorch's error messages print ("Float", "Long")
+        self.word = word
 
     @property
     def is_floating_point(self) -> bool:
@@ -46,7 +49,10 @@ class dtype:
         return {complex64: float32, complex128: float64}.get(self, self)
 
     def to_complex(self) -> dtype:
-        return {float64: complex128, complex128: complex128}.get(self, complex64)
+        """The complex dtype with this real part (float16 gives complex64: no complex32 here)."""
+        if self.category < _FLOAT:
+            raise RuntimeError(f"Unknown Complex ScalarType for {self.word}")
+        return complex128 if self in (float64, complex128) else complex64
 
     def __repr__(self) -> str:
         return "ember." + self.name
@@ -59,18 +65,18 @@ def _dtype_by_name(name: str) -> dtype:
     return _BY_NAME[name]
 
 
-bool = dtype("bool", np.bool_, _BOOL, 0)  # noqa: A001 - PyTorch's public name
-uint8 = dtype("uint8", np.uint8, _INT, 1)
-int8 = dtype("int8", np.int8, _INT, 1)
-int16 = dtype("int16", np.int16, _INT, 2)
-int32 = dtype("int32", np.int32, _INT, 3)
-int64 = dtype("int64", np.int64, _INT, 4)
-float16 = dtype("float16", np.float16, _FLOAT, 1)
-bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT, 1)
-float32 = dtype("float32", np.float32, _FLOAT, 2)
-float64 = dtype("float64", np.float64, _FLOAT, 3)
-complex64 = dtype("complex64", np.complex64, _COMPLEX, 2)
-complex128 = dtype("complex128", np.complex128, _COMPLEX, 3)
+bool = dtype("bool", np.bool_, _BOOL, 0, "b8", "Bool")  # noqa: A001 - PyTorch's public name
+uint8 = dtype("uint8", np.uint8, _INT, 1, "u8", "Byte")
+int8 = dtype("int8", np.int8, _INT, 1, "i8", "Char")
+int16 = dtype("int16", np.int16, _INT, 2, "i16", "Short")
+int32 = dtype("int32", np.int32, _INT, 3, "i32", "Int")
+int64 = dtype("int64", np.int64, _INT, 4, "i64", "Long")
+float16 = dtype("float16", np.float16, _FLOAT, 1, "f16", "Half")
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT, 1, "bf16", "BFloat16")
+float32 = dtype("float32", np.float32, _FLOAT, 2, "f32", "Float")
+float64 = dtype("float64", np.float64, _FLOAT, 3, "f64", "Double")
+complex64 = dtype("complex64", np.complex64, _COMPLEX, 2, "c64", "ComplexFloat")
+complex128 = dtype("complex128", np.complex128, _COMPLEX, 3, "c128", "ComplexDouble")
 
 ALL = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
        complex64, complex128)
@@ -122,13 +128,18 @@ def get_default_dtype() -> dtype:
 def set_default_dtype(d: dtype) -> None:
     """Set the default floating dtype: ``ember.set_default_dtype(ember.float64)``."""
     global _default
-    if not isinstance(d, dtype) or d.category != _FLOAT:
-        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    if not isinstance(d, dtype):
+        raise TypeError("invalid dtype object: only floating-point types are supported as the "
+                        "default type")
+    if d.category != _FLOAT:
+        raise TypeError("only floating-point types are supported as the default type")
     _default = d
     _RESULT_CACHE.clear()
 
 
 def default_complex() -> dtype:
+    """The dtype of complex tensors made from Python complex numbers (PyTorch gives complex32
+    for a float16 default, which ember lacks: complex64)."""
     return complex128 if _default is float64 else complex64
 
 
@@ -198,14 +209,11 @@ def result_type_of(keys: tuple) -> dtype:
 
 def operand_key(x) -> tuple:
     """``(dtype, priority)`` of a tensor, array or Python number, for :func:`result_type_of`."""
-    data = getattr(x, "_data", None)
-    if data is None:
-        if hasattr(x, "dtype") and hasattr(x, "ndim"):
-            data = x
-        else:
-            # Python (and NumPy) numbers are "wrapped numbers": the priority-2 group takes the
-            # category defaults, so an int scalar never widens an int32 tensor.
-            return (_WRAPPED[_category_of_number(x)](), 2)
+    data = getattr(x, "_data", x)
+    if isinstance(data, np.generic) or not hasattr(data, "ndim"):
+        # Python (and NumPy) numbers are "wrapped numbers": the priority-2 group takes the
+        # category defaults, so an int scalar never widens an int32 tensor.
+        return (_WRAPPED[_category_of_number(x)](), 2)
     return (FROM_NP[data.dtype], 1 if data.ndim == 0 else 0)
 
 
@@ -230,7 +238,8 @@ class finfo:
     def __init__(self, type: dtype | None = None):  # noqa: A002 - PyTorch's keyword
         type = type or _default
         if type.category not in (_FLOAT, _COMPLEX):
-            raise TypeError(f"finfo is not available for {type}")
+            raise TypeError("ember.finfo() requires a floating point input type. Use ember.iinfo "
+                            "to handle 'ember.finfo'")
         info = ml_dtypes.finfo(type.to_real().np)
         self.dtype = type.to_real().name
         self.bits = info.bits
@@ -238,7 +247,8 @@ class finfo:
         self.max = builtins.float(info.max)
         self.min = builtins.float(info.min)
         self.tiny = self.smallest_normal = builtins.float(info.smallest_normal)
-        self.resolution = builtins.float(info.resolution)
+        # PyTorch's resolution is the decimal 10**-precision, not the dtype's rounding of it
+        self.resolution = 10.0 ** -builtins.int(info.precision)
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
@@ -250,13 +260,16 @@ class iinfo:
     """Machine limits of an integer dtype: ``ember.iinfo(ember.int8).max == 127``."""
 
     def __init__(self, type: dtype):  # noqa: A002
-        if type.category != _INT and type is not bool:
-            raise TypeError(f"iinfo is not available for {type}")
-        info = np.iinfo(type.np) if type is not bool else None
+        if type is bool:
+            raise TypeError("ember.bool is not supported by ember.iinfo")
+        if type.category != _INT:
+            raise TypeError("ember.iinfo() requires an integer input type. Use ember.finfo to "
+                            "handle 'ember.iinfo'")
+        info = np.iinfo(type.np)
         self.dtype = type.name
-        self.bits = 8 if info is None else info.bits
-        self.max = 1 if info is None else builtins.int(info.max)
-        self.min = 0 if info is None else builtins.int(info.min)
+        self.bits = info.bits
+        self.max = builtins.int(info.max)
+        self.min = builtins.int(info.min)
 
     def __repr__(self) -> str:
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -322,7 +322,7 @@ MinMax = namedtuple("MinMax", ["values", "indices"])
 
 
 def _minmax(name):
-    full, by_dim, pair = R["a" + name], R[name + "_dim"], R[name + "imum"]
+    full, by_dim, pair = R[name], R[name + "_dim"], R[name + "imum"]
 
     def fn(input: Tensor, dim=None, keepdim: bool = False):
         if isinstance(dim, Tensor):
@@ -469,10 +469,7 @@ def movedim(input: Tensor, source, destination) -> Tensor:
 
 def t(input: Tensor) -> Tensor:
     """Transpose of a matrix (vectors and scalars unchanged)."""
-    if input.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return transpose(input, 0, 1) if input.ndim == 2 else apply(R["view"], (input,), {
-        "shape": tuple(input.shape)})
+    return apply(R["t"], (input,), {})
 
 
 def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:

@@ -6,14 +6,15 @@ Operators are the hot path: each is a direct ``apply`` of its registry op, witho
 from __future__ import annotations
 
 import builtins
+import warnings
 
-from . import _dtype
+from . import _creation, _dtype
 from . import _functional as F
 from ._device import device as _device_cls
 from ._ops import REGISTRY as R
 from ._ops.index_ops import convert_index
 from ._ops.registry import apply, apply_inplace
-from ._tensor import Tensor
+from ._tensor import Tensor, _make, contiguous_format
 
 _NO_PARAMS: dict = {}
 
@@ -107,10 +108,31 @@ Tensor.__setitem__ = _setitem
 # -- shape methods with PyTorch's varargs forms ---------------------------------------------------
 
 def view(self, *shape):
-    """A view with a new shape (must be compatible with the strides)."""
+    """A view with a new shape (must be compatible with the strides), or ``view(dtype)``: the
+    same bytes read as another dtype."""
     if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
-        raise RuntimeError("view(dtype) is not supported by ember")
+        return _view_dtype(self, shape[0])
     return apply(R["view"], (self,), {"shape": F._shape(shape)})
+
+
+def _view_dtype(self, dtype):
+    # PyTorch's view(dtype) shares memory and the version counter but is no autograd view
+    a = self._data
+    src = _dtype.FROM_NP[a.dtype]
+    if dtype.itemsize != src.itemsize:
+        what = f"to view {src.word} as {dtype.word} (different element sizes)"
+        if a.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if a.strides[-1] != a.itemsize:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got "
+                               f"{a.strides[-1] // a.itemsize}")
+        if a.shape[-1] * src.itemsize % dtype.itemsize:
+            raise RuntimeError(f"self.size(-1) must be divisible by "
+                               f"{max(dtype.itemsize // src.itemsize, 1)} {what}, but got "
+                               f"{a.shape[-1]}")
+    out = _make(a.view(dtype.np))
+    out._vc = self._version_counter()
+    return out
 
 
 def reshape(self, *shape):
@@ -136,8 +158,7 @@ def sum_to_size(self, *size):
     shape = tuple(self.shape)
     lead = len(shape) - len(size)
     if lead < 0 or builtins.any(s != 1 and s != shape[lead + i] for i, s in enumerate(size)):
-        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}."
-                           .replace("{[", "{").replace("]}", "}"))
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(shape)}}}.")
     dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
                                       if s == 1 and shape[lead + i] != 1)
     if not dims:
@@ -152,15 +173,80 @@ for _f in (view, reshape, expand, permute, flip, sum_to_size):
 Tensor.view_as = lambda self, other: view(self, tuple(other.shape))
 Tensor.reshape_as = lambda self, other: reshape(self, tuple(other.shape))
 Tensor.expand_as = lambda self, other: expand(self, tuple(other.shape))
-Tensor.T = property(lambda self: F.permute(self, tuple(range(self.ndim - 1, -1, -1))))
-Tensor.mT = property(lambda self: F.transpose(self, -2, -1))
-Tensor.H = property(lambda self: F.conj(self.T))
-Tensor.mH = property(lambda self: F.conj(F.transpose(self, -2, -1)))
+
+
+def _conj(t):
+    # the conjugate of a real tensor is the tensor itself, as in PyTorch
+    return F.conj(t) if t.is_complex() else t
+
+
+def _identity_on_0d(name, advice):
+    warnings.warn(f"Tensor.{name} is deprecated on 0-D tensors. {advice}", UserWarning,
+                  stacklevel=3)
+
+
+def _T(self):
+    """The dims reversed (the transpose of a matrix)."""
+    nd = self._data.ndim
+    if nd == 0:
+        _identity_on_0d("T", "This function is the identity in these cases.")
+    elif nd > 2:
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to "
+            "reverse the dimensions of a tensor.", UserWarning, stacklevel=2)
+    return F.permute(self, tuple(range(nd - 1, -1, -1)))
+
+
+def _mT(self):
+    """The last two dims swapped (a batch of transposed matrices)."""
+    nd = self._data.ndim
+    if nd == 0:
+        _identity_on_0d("mT", "This function is the identity in these cases.")
+        return F.permute(self, ())
+    if nd == 1:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                           "Got 1-D tensor.")
+    return F.transpose(self, -2, -1)
+
+
+def _H(self):
+    """The conjugate transpose of a matrix."""
+    nd = self._data.ndim
+    if nd == 0:
+        _identity_on_0d("H", "Consider using x.conj().")
+        return _conj(F.permute(self, ()))
+    if nd != 2:
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {nd}-D "
+                           "tensor." + (" For batches of matrices, consider using tensor.mH"
+                                        if nd > 2 else ""))
+    return _conj(F.transpose(self, 0, 1))
+
+
+def _mH(self):
+    """The conjugate transpose of each matrix in a batch."""
+    nd = self._data.ndim
+    if nd == 0:
+        _identity_on_0d("mH", "Consider using x.conj().")
+        return _conj(F.permute(self, ()))
+    if nd == 1:
+        raise RuntimeError("tensor.mH is only supported on matrices or batches of matrices. "
+                           "Got 1-D tensor.")
+    return _conj(F.transpose(self, -2, -1))
+
+
+Tensor.T, Tensor.mT, Tensor.H, Tensor.mH = (property(f) for f in (_T, _mT, _H, _mH))
 
 
 def contiguous(self, memory_format=None):
-    """Self if contiguous, else a contiguous (differentiable) copy."""
-    return self if self.is_contiguous() else F.clone(self)
+    """Self if contiguous (in ``memory_format``), else a (differentiable) copy that is."""
+    if self.is_contiguous(memory_format):
+        return self
+    if memory_format is None or memory_format is contiguous_format:
+        return F.clone(self)
+    out = _creation.empty_like(self, memory_format=memory_format)
+    return out.copy_(self)
 
 
 Tensor.contiguous = contiguous
@@ -168,38 +254,62 @@ Tensor.contiguous = contiguous
 
 # -- conversion -----------------------------------------------------------------------------------
 
+_DEVICES: dict = {}
+
+
+def _as_device(d) -> _device_cls:
+    """``d`` as a device; parsed strings are remembered (``t.to('cpu')`` is a hot call)."""
+    if isinstance(d, _device_cls):
+        return d
+    dev = _DEVICES.get(d)
+    if dev is None:
+        dev = _DEVICES[d] = _device_cls(d)
+    return dev
+
+
 def _parse_to(args, kwargs):
+    """PyTorch's to() overloads: ``(dtype, non_blocking, copy)``, ``(device, dtype,
+    non_blocking, copy)`` and ``(tensor, non_blocking, copy)``, each with keywords."""
     dtype = kwargs.pop("dtype", None)
     dev = kwargs.pop("device", None)
+    flags = []
     for a in args:
-        if isinstance(a, _dtype.dtype):
+        if isinstance(a, builtins.bool):
+            flags.append(a)
+        elif flags:
+            break
+        elif isinstance(a, _dtype.dtype) and dtype is None:
             dtype = a
-        elif isinstance(a, Tensor):
+        elif isinstance(a, Tensor) and dtype is None and dev is None:
             dtype, dev = a.dtype, a.device
-        elif isinstance(a, (str, _device_cls, builtins.int)):
+        elif isinstance(a, (str, _device_cls, builtins.int)) and dev is None and dtype is None:
             dev = a
         else:
-            raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
-    copy = kwargs.pop("copy", False)
-    kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    return dtype, (None if dev is None else _device_cls(dev)), copy
+            break
+    else:
+        if len(flags) <= 2:
+            non_blocking, copy = (flags + [False, False])[:2]
+            copy = kwargs.pop("copy", copy)
+            kwargs.pop("non_blocking", non_blocking)
+            kwargs.pop("memory_format", None)
+            if not kwargs:
+                return dtype, (None if dev is None else _as_device(dev)), copy
+    got = ", ".join([type(a).__name__ for a in args] + [f"{k}=..." for k in kwargs])
+    raise TypeError(f"to() received an invalid combination of arguments - got ({got}), but "
+                    "expected one of: (device, dtype, non_blocking, copy), (dtype, non_blocking, "
+                    "copy), (tensor, non_blocking, copy)")
 
 
 def to(self, *args, **kwargs):
     """Convert dtype and/or device: ``t.to(ember.float64)``, ``t.to('cuda')``, ``t.to(other)``.
-    Returns self when nothing changes (unless ``copy=True``)."""
+    Returns self when nothing changes (unless ``copy=True``); copies keep a dense layout."""
     dtype, dev, copy = _parse_to(args, kwargs)
     out = self
     if dev is not None and dev != self.device and not (
             dev.type == self.device.type and dev.index is None):
         out = apply(R["_to_device"], (out,), {"device": dev, "source": self.device})
-    if dtype is not None and dtype is not out.dtype:
-        out = apply(R["_to_copy"], (out,), {"dtype": dtype})
-    if copy and out is self:
-        out = F.clone(self)
+    if dtype is not None and dtype is not out.dtype or copy and out is self:
+        out = apply(R["_to_copy"], (out,), {"dtype": dtype or out.dtype})
     return out
 
 
@@ -232,11 +342,11 @@ Tensor.type = type_
 
 
 def _new(fill):
-    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
-        from . import _creation
-        size = F._shape(size)
-        fn = {0: _creation.zeros, 1: _creation.ones, None: _creation.empty}[fill]
-        return fn(size, dtype=dtype or self.dtype, device=device or self.device,
+    fn = {0: _creation.zeros, 1: _creation.ones, None: _creation.empty}[fill]
+
+    def method(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+               pin_memory=False):
+        return fn(F._shape(size), dtype=dtype or self.dtype, device=device or self.device,
                   requires_grad=requires_grad)
     return method
 
@@ -246,16 +356,16 @@ Tensor.new_ones = _new(1)
 Tensor.new_empty = _new(None)
 
 
-def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    from . import _creation
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
+             layout=None, pin_memory=False):
+    """``fill_value`` in ``size``, with this tensor's dtype and device unless given."""
     return _creation.full(tuple(size), fill_value, dtype=dtype or self.dtype,
                           device=device or self.device, requires_grad=requires_grad)
 
 
-def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-    from . import _creation
-    if isinstance(data, Tensor):
-        data = data.detach()
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
+               pin_memory=False):
+    """A copy of ``data`` with this tensor's dtype and device unless given."""
     return _creation.tensor(data, dtype=dtype or self.dtype, device=device or self.device,
                             requires_grad=requires_grad)
 

@@ -218,10 +218,10 @@ class Tensor:
 
     def stride(self, dim: int | None = None):
         a = self._data
-        if a.size == 0 and not any(a.strides):
+        isz = a.itemsize
+        st = tuple([s // isz for s in a.strides])
+        if not a.size and not any(st):
             st = _contiguous_strides(a.shape)  # NumPy zeroes an empty array's strides
-        else:
-            st = tuple(s // a.itemsize for s in a.strides)
         return st if dim is None else st[_wrap_dim(dim, a.ndim)]
 
     def storage_offset(self) -> int:

@@ -8,10 +8,22 @@ import builtins
 import numpy as np
 
 from . import _dtype
-from ._creation import _finish, _size
+from ._creation import (
+    _check_grad_dtype,
+    _check_size,
+    _finish,
+    _into_out,
+    _like_strides,
+    _out_dtype,
+    _size,
+    _type_name,
+    _with_strides,
+    is_contiguous_strides,
+)
 from ._device import device as _device_cls
 from ._random import CPUGenerator
 from ._tensor import Tensor, _make
+from .autograd.function import Function
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
            "get_rng_state", "set_rng_state", "rand", "randn", "randint", "randperm", "normal",
@@ -36,14 +48,26 @@ class Generator:
         return self._engine.initial_seed()
 
     def get_state(self) -> Tensor:
+        """The state as a uint8 tensor (byte-identical to PyTorch's)."""
         return _make(self._engine.get_state())
 
     def set_state(self, new_state: Tensor) -> Generator:
-        if not isinstance(new_state, Tensor) or new_state.dtype is not _dtype.uint8:
-            raise TypeError("expected a torch.ByteTensor, but got "
-                            f"{type(new_state).__name__}")
+        """Continue from ``new_state`` (from ``get_state`` here or in PyTorch)."""
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a ember.ByteTensor, but got {_type_name(new_state)}")
+        if new_state.dtype is not _dtype.uint8:
+            raise TypeError("RNG state must be a ember.ByteTensor")
         self._engine.set_state(new_state._host())
         return self
+
+    def clone_state(self) -> Generator:
+        """A new generator in this one's state."""
+        g = Generator(self.device)
+        g._engine = self._engine.clone()
+        return g
+
+    def __repr__(self) -> str:
+        return f"<ember.Generator object at {hex(id(self))}>"
 
     def __reduce__(self):
         return (_rebuild_generator, (str(self.device), self._engine.get_state()))
@@ -59,7 +83,7 @@ default_generator = Generator()
 
 
 def manual_seed(seed) -> Generator:
-    """Seed the default generator (and CUDA's, once present); returns it."""
+    """Seed the default generator; returns it: ``ember.manual_seed(0)``."""
     return default_generator.manual_seed(seed)
 
 
@@ -81,99 +105,198 @@ def set_rng_state(new_state: Tensor) -> None:
 
 
 def _gen(generator) -> CPUGenerator:
-    return (generator or default_generator)._engine
+    if generator is None:
+        return default_generator._engine
+    if not isinstance(generator, Generator):
+        raise TypeError(f"expected an ember.Generator for 'generator', got "
+                        f"{_type_name(generator)}")
+    return generator._engine
 
 
-def _float_dtype(dtype, name):
+def _float_dtype(dtype, kernel: str) -> _dtype.dtype:
     dtype = dtype or _dtype.get_default_dtype()
     if dtype.category < 2:
-        raise RuntimeError(f"\"{name}\" not implemented for '{dtype.name}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dtype.word}'")
     return dtype
 
 
+def _sample(values: np.ndarray, shape, strides, device, requires_grad) -> Tensor:
+    """Samples drawn in memory order into a tensor of ``shape`` with element ``strides``."""
+    values = values.reshape(shape) if strides is None else _with_strides(values, shape, strides)
+    return _finish(values, device, requires_grad)
+
+
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+         requires_grad: bool = False, pin_memory: bool = False, **size_kw) -> Tensor:
     """Uniform samples on [0, 1): ``ember.rand(2, 3)``."""
-    dtype = _float_dtype(dtype, "check_uniform_bounds")
-    arr = _gen(generator).uniform(_size(size), dtype.np)
-    return _finish(arr, device, requires_grad)
+    size = _sized(size, "rand", size_kw)
+    dtype = _float_dtype(_out_dtype(out, dtype), "check_uniform_bounds")
+    return _result(_gen(generator).uniform(size, dtype.np), device, requires_grad, out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+          requires_grad: bool = False, pin_memory: bool = False, **size_kw) -> Tensor:
     """Standard normal samples: ``ember.randn(2, 3)``."""
-    dtype = _float_dtype(dtype, "normal_kernel_cpu")
-    arr = _gen(generator).normal(_size(size), dtype.np)
-    return _finish(arr, device, requires_grad)
+    size = _sized(size, "randn", size_kw)
+    dtype = _float_dtype(_out_dtype(out, dtype), "normal_kernel_cpu")
+    return _result(_gen(generator).normal(size, dtype.np), device, requires_grad, out)
+
+
+def _sized(size, fname: str, kw=None) -> tuple:
+    size = _size(size, fname, kw)
+    _check_size(size, fname)
+    return size
+
+
+def _result(arr: np.ndarray, device, requires_grad: bool, out: Tensor | None) -> Tensor:
+    return _into(_finish(arr, device, requires_grad), out)
+
+
+def _into(t: Tensor, out: Tensor | None) -> Tensor:
+    return t if out is None else _into_out(out, t)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
             device=None, requires_grad: bool = False) -> Tensor:
-    """Integers uniform on [low, high): ``ember.randint(10, (3,))``."""
+    """Integers uniform on [low, high): ``ember.randint(10, (3,))``, ``randint(2, 5, (3,))``."""
     if size is None:
-        if high is None or not isinstance(high, (tuple, list)):
+        if high is None:
             raise TypeError("randint() missing required argument 'size'")
+        if not isinstance(high, (tuple, list)):
+            raise TypeError(f"randint(): argument 'size' (position 2) must be tuple of ints, "
+                            f"not {_type_name(high)}")
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
-    if low >= high:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
-                           f"to={high}")
-    dtype = dtype or _dtype.int64
-    arr = _gen(generator).randint(builtins.int(low), builtins.int(high), _size((size,)),
-                                  dtype.np)
-    return _finish(arr, device, requires_grad)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint(): argument 'size' (position 2) must be tuple of ints, not "
+                        f"{_type_name(size)}")
+    for name, v in (("low", low), ("high", high)):
+        if not isinstance(v, (builtins.int, np.integer)):
+            raise TypeError(f"randint(): argument '{name}' (position 1) must be int, not "
+                            f"{_type_name(v)}")
+    dtype = _out_dtype(out, dtype) or _dtype.int64
+    if requires_grad:
+        _check_grad_dtype(dtype)
+    arr = _gen(generator).randint(builtins.int(low), builtins.int(high),
+                                  _sized((size,), "randint"), dtype.np)
+    return _result(arr, device, requires_grad, out)
 
 
 def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """A random permutation of ``0..n-1``."""
-    if n < 0:
-        raise RuntimeError(f"n must be non-negative, got{n}")
-    dtype = dtype or _dtype.int64
-    return _finish(_gen(generator).randperm(builtins.int(n), dtype.np), device, requires_grad)
+    """A random permutation of ``0..n-1``: ``ember.randperm(5)``."""
+    dtype = _out_dtype(out, dtype) or _dtype.int64
+    if dtype.category in (0, 3):
+        raise NotImplementedError(f"\"randperm\" not implemented for '{dtype.word}'")
+    if requires_grad:
+        _check_grad_dtype(dtype)
+    return _result(_gen(generator).randperm(builtins.int(n), dtype.np), device, requires_grad,
+                   out)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
            device=None, requires_grad: bool = False) -> Tensor:
-    """Normal samples: ``normal(mean_tensor, std_tensor)``, ``normal(0., 1., size=(3,))``..."""
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+    """Normal samples: ``ember.normal(mean_tensor, std_tensor)``, ``normal(mean_tensor, 1.)``,
+    ``normal(0., std_tensor)``, ``normal(0., 1., size=(3,))``. As in PyTorch, the tensor forms
+    give ``mean`` and ``std`` zero gradients."""
+    eng = _gen(generator)
+    if isinstance(mean, Tensor):
+        if isinstance(std, Tensor):
+            _check_std_tensor(std)
+            shape = _broadcast(mean, std)
+        else:
+            if not std >= 0:
+                raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+
+            def draw():  # PyTorch draws normal(0, std) and adds mean
+                z = _normal_like(eng, tuple(mean.shape), mean, 0.0, builtins.float(std))
+                return z.add_(mean)
+            return _into(Normal.apply(mean, std, draw), out)
+    elif isinstance(std, Tensor):
+        _check_std_tensor(std)
+        shape = tuple(std.shape)
+    else:
+        if size is None:
+            raise TypeError("normal() missing required argument 'size' when mean and std are "
+                            "numbers")
+        if not std >= 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+        dtype = _float_dtype(_out_dtype(out, dtype), "normal_kernel_cpu")
+        arr = eng.normal(_sized((size,), "normal"), dtype.np, builtins.float(mean),
+                         builtins.float(std))
+        return _result(arr, device, requires_grad, out)
+
+    def draw():  # standard normals in the output (mean's dtype, else std's), then mul_, add_
         ref = mean if isinstance(mean, Tensor) else std
-        if isinstance(std, Tensor) and builtins.bool((std < 0).any()):
-            raise RuntimeError("normal expects all elements of std >= 0.0")
-        if not isinstance(std, Tensor) and std < 0:
-            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-        shape = np.broadcast_shapes(tuple(mean.shape) if isinstance(mean, Tensor) else (),
-                                    tuple(std.shape) if isinstance(std, Tensor) else ())
-        z = _make(_gen(generator).normal(shape, ref.dtype.np))
-        return (z * std + mean).to(ref.device)
-    if size is None:
-        raise TypeError("normal() missing required argument 'size'")
-    if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    dtype = _float_dtype(dtype, "normal_kernel_cpu")
-    arr = _gen(generator).normal(_size((size,)), dtype.np, float(mean), float(std))
-    return _finish(arr, device, requires_grad)
+        return _normal_like(eng, shape, ref, 0.0, 1.0).mul_(std).add_(mean)
+    return _into(Normal.apply(mean, std, draw), out)
+
+
+class Normal(Function):
+    """``normal`` with tensor arguments in the graph: zero gradients for mean and std."""
+
+    @staticmethod
+    def forward(ctx, mean, std, draw):
+        return draw()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(None if m is None else grad.new_zeros(m[0], dtype=_dtype.FROM_NP[m[1]])
+                     for m in ctx.in_meta[:2]) + (None,)
+
+
+def _check_std_tensor(std: Tensor) -> None:
+    if std.numel() and not builtins.bool((std >= 0).all()):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+
+
+def _broadcast(a: Tensor, b: Tensor) -> tuple:
+    from ._ops.rules import broadcast_shapes
+    return tuple(broadcast_shapes("normal", tuple(a.shape), tuple(b.shape)))
+
+
+def _normal_like(eng, shape, ref: Tensor, mean: float, std: float) -> Tensor:
+    dt = _float_dtype(ref.dtype, "normal_kernel_cpu")
+    return _finish(eng.normal(shape, dt.np, mean, std), ref.device, False)
 
 
 def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
               requires_grad: bool = False, memory_format=None) -> Tensor:
-    return rand(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
-                device=device or input.device, requires_grad=requires_grad)
+    """Uniform samples in ``input``'s shape, dtype, device and layout: ``ember.rand_like(x)``."""
+    dtype = _float_dtype(dtype or input.dtype, "check_uniform_bounds")
+    vals = _gen(generator).uniform((input.numel(),), dtype.np)
+    return _sample(vals, tuple(input.shape), _like_strides(input, memory_format),
+                   device or input.device, requires_grad)
 
 
 def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
                requires_grad: bool = False, memory_format=None) -> Tensor:
-    return randn(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
-                 device=device or input.device, requires_grad=requires_grad)
+    """Standard normal samples in ``input``'s shape, dtype, device and layout:
+    ``ember.randn_like(x)``."""
+    dtype = _float_dtype(dtype or input.dtype, "normal_kernel_cpu")
+    shape, n = tuple(input.shape), input.numel()
+    strides = _like_strides(input, memory_format)
+    eng = _gen(generator)
+    if strides is None or is_contiguous_strides(shape, strides):
+        vals = eng.normal((n,), dtype.np)
+    else:
+        # PyTorch's vectorised normal_fill needs a contiguous output; other layouts take the
+        # serial kernel, which is what the engine runs for fewer than 16 values
+        vals = np.concatenate([eng.normal((min(15, n - i),), dtype.np) for i in range(0, n, 15)])
+    return _sample(vals, shape, strides, device or input.device, requires_grad)
 
 
 def randint_like(input: Tensor, low=0, high=None, *, generator=None, dtype=None, layout=None,
                  device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    """Integers uniform on [low, high) in ``input``'s shape, dtype, device and layout:
+    ``ember.randint_like(x, 10)``."""
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(input.shape), generator=generator,
-                   dtype=dtype or input.dtype, device=device or input.device,
-                   requires_grad=requires_grad)
-
-
+    dtype = dtype or input.dtype
+    if requires_grad:
+        _check_grad_dtype(dtype)
+    vals = _gen(generator).randint(builtins.int(low), builtins.int(high), (input.numel(),),
+                                   dtype.np)
+    return _sample(vals, tuple(input.shape), _like_strides(input, memory_format),
+                   device or input.device, requires_grad)

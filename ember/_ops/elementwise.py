@@ -148,9 +148,11 @@ def _sgn_vjp(x, g):
 
 
 for _name, (_fn, _rule, _save, _vjp) in _UNARY.items():
-    register(_name, _unary_impl(_name, _fn, _rule), save=_save, vjp=_vjp)
+    register(_name, _unary_impl(_name, _fn, _rule), save=_save, vjp=_vjp,
+             backward_name="PowBackward0" if _name == "square" else None)
 
-register("round", lambda xp, x, decimals=0: _round(xp, x, decimals), vjp=_zero)
+register("round", lambda xp, x, decimals=0: _round(xp, x, decimals), vjp=_zero,
+         backward_name=lambda node: f"RoundBackward{int('decimals' in node.params)}")
 
 
 # -- binary ---------------------------------------------------------------------------------------
@@ -367,14 +369,27 @@ def _binary_inplace(name, ufunc_name, impl):
 
 
 _NOT_INPLACE_FAST = {"eq", "ne", "lt", "le", "gt", "ge", "pow"}
+_BINARY_NAMES = {
+    "sub": lambda node: "RsubBackward1" if node.in_meta[0] is None else "SubBackward0",
+    "pow": lambda node: ("PowBackward2" if node.in_meta[0] is None else
+                         "PowBackward0" if node.in_meta[1] is None else "PowBackward1"),
+}
 for _name, (_fn, _rule, _save, _vjp) in _BINARY.items():
     _impl = _binary_impl(_name, _fn, _rule)
     _uf = _BINARY_INPLACE_FNS.get(_name, _fn)
-    register(_name, _impl, save=_save, vjp=_vjp,
+    register(_name, _impl, save=_save, vjp=_vjp, backward_name=_BINARY_NAMES.get(_name),
              inplace=_binary_inplace(_name, _uf, _impl) if isinstance(_uf, str) and
              _rule == "promote" and _name not in _NOT_INPLACE_FAST else None)
 
-register("div", _div_rule_impl(), save=(0, 1), vjp=_div_vjp)
+def _div_name(node) -> str:
+    if node.in_meta[0] is None:
+        return "MulBackward0"  # PyTorch computes number / x as reciprocal(x) * number
+    if "rounding_mode" in node.params:
+        return "DivBackward2" if node.in_meta[1] is None else "DivBackward1"
+    return "DivBackward0"
+
+
+register("div", _div_rule_impl(), save=(0, 1), vjp=_div_vjp, backward_name=_div_name)
 
 
 # -- where, clamp, casts, copies ------------------------------------------------------------------
@@ -427,7 +442,9 @@ def _clamp_vjp(c, g):
     return gx, glo, ghi
 
 
-register("clamp", _clamp, save=(0, 1, 2), vjp=_clamp_vjp)
+register("clamp", _clamp, save=(0, 1, 2), vjp=_clamp_vjp, backward_name=lambda node: (
+    "ClampBackward1" if node.in_meta[1] is None and node.in_meta[2] is None
+    else "ClampBackward0"))
 
 
 def _cast(xp, x, dtype):

@@ -254,7 +254,8 @@ def _scatter_add_vjp(c, g):
 
 GATHER = register("gather", _gather, save=(1,), vjp=lambda c, g: (
     SCATTER_ADD(g.new_zeros(c.in_meta[0][0]), c.inputs[1], g, dim=c.params["dim"]), None))
-SCATTER = register("scatter", _scatter, save=(1,), vjp=_scatter_vjp)
+SCATTER = register("scatter", _scatter, save=(1,), vjp=_scatter_vjp,
+                   backward_name=lambda node: f"ScatterBackward{int(node.in_meta[2] is None)}")
 SCATTER_ADD = register("scatter_add", lambda xp, x, index, src, dim: _scatter(
     xp, x, index, src, dim, reduce="add"), save=(1,), vjp=_scatter_add_vjp)
 

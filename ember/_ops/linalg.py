@@ -82,7 +82,13 @@ def _matmul_vjp(c, g):
     return ga, gb
 
 
-register("matmul", _matmul, save=(0, 1), vjp=_matmul_vjp, backward_name="MmBackward0")
+def _matmul_name(node) -> str:
+    nd = (len(node.in_meta[0][0]), len(node.in_meta[1][0]))
+    return {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4",
+            (1, 1): "DotBackward0"}.get(nd, "UnsafeViewBackward0")
+
+
+register("matmul", _matmul, save=(0, 1), vjp=_matmul_vjp, backward_name=_matmul_name)
 
 
 def _mm(xp, a, b):

@@ -86,9 +86,16 @@ def _prod_vjp(c, g):
     return (g * others.conj(),)
 
 
-register("sum", _reduction("sum", "sum", "int64"), vjp=_sum_vjp)
-PROD = register("prod", _reduction("prod", "prod", "int64"), save=(0, "out"), vjp=_prod_vjp)
-register("mean", _reduction("mean", "mean", "float"), vjp=_mean_vjp)
+def _by_dim(name):
+    """PyTorch names the all-elements overload ...Backward0 and the dim overload ...Backward1."""
+    return lambda node: f"{name}Backward{0 if node.params.get('dim') is None else 1}"
+
+
+register("sum", _reduction("sum", "sum", "int64"), vjp=_sum_vjp, backward_name=_by_dim("Sum"))
+PROD = register("prod", _reduction("prod", "prod", "int64"), save=(0, "out"), vjp=_prod_vjp,
+                backward_name=_by_dim("Prod"))
+register("mean", _reduction("mean", "mean", "float"), vjp=_mean_vjp,
+         backward_name=_by_dim("Mean"))
 
 
 def _nonempty(name, x, ax):
@@ -124,7 +131,10 @@ def _even_vjp(c, g):
 
 
 register("amax", _minmax("amax", "amax"), save=(0, "out"), vjp=_even_vjp)
-register("amin", _minmax("amin", "amin"), save=(0, "out"), vjp=_even_vjp,)
+register("amin", _minmax("amin", "amin"), save=(0, "out"), vjp=_even_vjp)
+# max()/min() of all elements: amax/amin under PyTorch's own names
+register("max", _minmax("max", "amax"), save=(0, "out"), vjp=_even_vjp, backward_name="MaxBackward1")
+register("min", _minmax("min", "amin"), save=(0, "out"), vjp=_even_vjp, backward_name="MinBackward1")
 
 
 def _arg(name, fn):
@@ -329,4 +339,5 @@ def _norm_vjp(c, g):
     return (g * r * (out != 0),)
 
 
-register("norm", _norm, save=(0, "out"), vjp=_norm_vjp, backward_name="LinalgVectorNormBackward0")
+register("norm", _norm, save=(0, "out"), vjp=_norm_vjp,
+         backward_name="LinalgVectorNormBackward0")

@@ -66,6 +66,7 @@ class OpDef:
         self.save = _ALL if save == "all" else tuple(i for i in save if i != "out")
         self.save_out = save != "all" and "out" in save
         self.view, self.nout, self.kernels = view, nout, {}
+        # a string, or a function of the node for ops whose PyTorch name depends on the overload
         self.backward_name = backward_name or (
             "".join(p.capitalize() for p in name.strip("_").split("_")) + "Backward0")
 

@@ -57,7 +57,7 @@ def _reshape_vjp(c, g):
 register("view", _view, view=True, vjp=_reshape_vjp)
 # reshape when a copy is needed (the wrapper picks "view" when it is not)
 register("_reshape_copy", lambda xp, x, shape: xp.reshape(x, infer_shape(shape, x.size)).copy(),
-         vjp=_reshape_vjp, backward_name="ReshapeAliasBackward0")
+         vjp=_reshape_vjp, backward_name="UnsafeViewBackward0")
 
 
 def _squeeze(xp, x, dim=None):
@@ -71,7 +71,9 @@ def _unsqueeze(xp, x, dim):
     return xp.expand_dims(x, wrap_dim(dim, x.ndim + 1, "unsqueeze"))
 
 
-register("squeeze", _squeeze, view=True, vjp=_reshape_vjp)
+register("squeeze", _squeeze, view=True, vjp=_reshape_vjp, backward_name=lambda node: (
+    "SqueezeBackward0" if "dim" not in node.params else
+    "SqueezeBackward1" if isinstance(node.params["dim"], int) else "SqueezeBackward2"))
 register("unsqueeze", _unsqueeze, view=True, vjp=_reshape_vjp)
 
 
@@ -123,6 +125,13 @@ def _transpose(xp, x, dim0, dim1):
     return xp.swapaxes(x, wrap_dim(dim0, x.ndim, "transpose"), wrap_dim(dim1, x.ndim, "transpose"))
 
 
+def _t(xp, x):
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
+    return x.T if x.ndim == 2 else x.view()
+
+
+register("t", _t, view=True, vjp=lambda c, g: (g.t(),))
 register("transpose", _transpose, view=True,
          vjp=lambda c, g: (g.transpose(c.params["dim0"], c.params["dim1"]),))
 
@@ -279,7 +288,8 @@ def _select_index(p, shape):
     return (slice(None),) * d + (p["index"] % shape[d],)
 
 
-register("narrow", _narrow, view=True, vjp=_region_vjp(_narrow_index))
+register("narrow", _narrow, view=True, vjp=_region_vjp(_narrow_index),
+         backward_name="SliceBackward0")
 register("select", _select, view=True, vjp=_region_vjp(_select_index))
 register("diagonal", _diagonal, view=True, vjp=_generic_view_vjp())
 register("unfold", _unfold, view=True, vjp=_generic_view_vjp(accumulate=True))
@@ -298,8 +308,20 @@ def _getitem_basic(xp, x, index):
     return r if isinstance(r, type(x)) else x[index + (Ellipsis,)]
 
 
+def _getitem_name(node) -> str:
+    # PyTorch indexes item by item; the last item that makes a view names the node
+    for it in reversed(node.params["index"]):
+        if isinstance(it, int) and not isinstance(it, bool):
+            return "SelectBackward0"
+        if it is None or isinstance(it, bool):
+            return "UnsqueezeBackward0"
+        if isinstance(it, slice) and it != slice(None):
+            return "SliceBackward0"
+    return "AliasBackward0"
+
+
 register("getitem", _getitem_basic, view=True, vjp=_region_vjp(lambda p, shape: p["index"]),
-         backward_name="SliceBackward0")
+         backward_name=_getitem_name)
 
 
 def _multi_view(name, fn):
@@ -358,7 +380,9 @@ def _split(xp, x, split_size_or_sections, dim=0):
 
 
 register("unbind", _unbind, view=True, nout=-1, vjp=_multi_view("unbind", _unbind))
-register("split", _split, view=True, nout=-1, vjp=_multi_view("split", _split))
+register("split", _split, view=True, nout=-1, vjp=_multi_view("split", _split),
+         backward_name=lambda node: "SplitBackward0" if isinstance(
+             node.params["split_size_or_sections"], int) else "SplitWithSizesBackward0")
 
 
 # -- cat, stack, flip -----------------------------------------------------------------------------

@@ -206,7 +206,8 @@ class OpNode(Node):
         return tuple(e is not None for e in self.edges)
 
     def name(self) -> str:
-        return self.op.backward_name
+        n = self.op.backward_name
+        return n if type(n) is str else n(self)
 
     # The VJP reads what it needs through these (the ctx API of registry VJPs).
     @property
