@@ -11,7 +11,7 @@ from . import _dtype
 from ._ops import REGISTRY as R
 from ._ops.registry import apply, apply_inplace
 from ._ops.shape import infer_shape
-from ._tensor import Tensor
+from ._tensor import Tensor, contiguous_format, preserve_format
 
 __all__: list[str] = []
 
@@ -251,8 +251,13 @@ _export(masked_fill_)
 
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
-    """A copy with its own storage, differentiable."""
-    return apply(R["clone"], (input,), {})
+    """A copy with its own storage, differentiable (strides kept unless ``memory_format``
+    says otherwise)."""
+    if memory_format is None or memory_format is preserve_format:
+        return apply(R["clone"], (input,), {})
+    if memory_format is contiguous_format:
+        return apply(R["clone"], (input,), {"contiguous": True})
+    return input.contiguous(memory_format=memory_format).clone()
 
 
 _export(clone)
@@ -418,7 +423,11 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     nd = input.ndim
     d = dim % nd if -nd <= dim < nd else _bad_dim(dim, nd)
     shp = tuple(input.shape)
-    sizes = infer_shape(tuple(sizes), shp[d], "unflatten")
+    sizes = tuple(sizes)
+    if -1 not in sizes and math.prod(sizes) != shp[d]:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {dim} ({shp[d]}) in the input tensor")
+    sizes = infer_shape(sizes, shp[d], "unflatten")
     return input.view(shp[:d] + sizes + shp[d + 1:])
 
 
@@ -450,6 +459,12 @@ def permute(input: Tensor, dims) -> Tensor:
 def movedim(input: Tensor, source, destination) -> Tensor:
     """Move dims ``source`` to positions ``destination`` (a permute view)."""
     nd = input.ndim
+    if isinstance(source, builtins.int) != isinstance(destination, builtins.int):
+        raise TypeError(
+            f"movedim() received an invalid combination of arguments - got "
+            f"({type(source).__name__}, {type(destination).__name__}), but expected one of:\n"
+            " * (int source, int destination)\n * (tuple of ints source, tuple of ints "
+            "destination)")
     src = [source] if isinstance(source, builtins.int) else list(source)
     dst = [destination] if isinstance(destination, builtins.int) else list(destination)
     if len(src) != len(dst):

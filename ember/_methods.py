@@ -15,6 +15,7 @@ from ._ops import REGISTRY as R
 from ._ops.index_ops import convert_index
 from ._ops.registry import apply, apply_inplace
 from ._tensor import Tensor, _make, contiguous_format
+from .autograd.grad_mode import STATE as _GRAD
 
 _NO_PARAMS: dict = {}
 
@@ -95,10 +96,15 @@ def _getitem(self, index):
 
 
 def _setitem(self, index, value):
-    idx, _ = convert_index(index)
+    idx, basic = convert_index(index)
     if isinstance(value, Tensor) and value.device != self.device:
         value = value.to(self.device)
-    apply_inplace(_INDEX_PUT, self, (value,), {"index": idx})
+    if basic and _GRAD.grad_enabled and (
+            self._requires_grad or isinstance(value, Tensor) and value._requires_grad):
+        # as PyTorch: a copy into the view, so autograd sees an in-place op on a view
+        apply(_GETITEM, (self,), {"index": idx}).copy_(value)
+    else:
+        apply_inplace(_INDEX_PUT, self, (value,), {"index": idx})
 
 
 Tensor.__getitem__ = _getitem
@@ -244,7 +250,7 @@ def contiguous(self, memory_format=None):
     if self.is_contiguous(memory_format):
         return self
     if memory_format is None or memory_format is contiguous_format:
-        return F.clone(self)
+        return F.clone(self, memory_format=contiguous_format)
     out = _creation.empty_like(self, memory_format=memory_format)
     return out.copy_(self)
 

@@ -456,7 +456,9 @@ register("_to_copy", _cast,
                            if g.is_complex() and c.in_meta[0][1].kind != "c"
                            else g.to(_dtype.FROM_NP[c.in_meta[0][1]]),),
          backward_name="ToCopyBackward0")
-register("clone", lambda xp, x: x.copy(), vjp=lambda c, g: (g,))
+# PyTorch's preserve_format: a dense input's strides survive the copy; "contiguous" forces C order
+register("clone", lambda xp, x, contiguous=False: x.copy(order="C" if contiguous else "K"),
+         vjp=lambda c, g: (g,))
 
 
 def _fill(xp, x, value):

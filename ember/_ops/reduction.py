@@ -133,8 +133,9 @@ def _even_vjp(c, g):
 register("amax", _minmax("amax", "amax"), save=(0, "out"), vjp=_even_vjp)
 register("amin", _minmax("amin", "amin"), save=(0, "out"), vjp=_even_vjp)
 # max()/min() of all elements: amax/amin under PyTorch's own names
-register("max", _minmax("max", "amax"), save=(0, "out"), vjp=_even_vjp, backward_name="MaxBackward1")
-register("min", _minmax("min", "amin"), save=(0, "out"), vjp=_even_vjp, backward_name="MinBackward1")
+for _n in ("max", "min"):
+    register(_n, _minmax(_n, "a" + _n), save=(0, "out"), vjp=_even_vjp,
+             backward_name=f"{_n.capitalize()}Backward1")
 
 
 def _arg(name, fn):

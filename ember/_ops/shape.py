@@ -81,7 +81,8 @@ def _expand(xp, x, size):
     size = tuple(size)
     if len(size) < x.ndim:
         raise RuntimeError(
-            f"expand(torch.{_dtype.FROM_NP[x.dtype].name}{{{list(x.shape)}}}, size={list(size)}): "
+            f"expand(ember.{_dtype.FROM_NP[x.dtype].word}Tensor{{{list(x.shape)}}}, "
+            f"size={list(size)}): "
             f"the number of sizes provided ({len(size)}) must be greater or equal to the number "
             f"of dimensions in the tensor ({x.ndim})")
     lead = len(size) - x.ndim
@@ -141,7 +142,7 @@ def _permute(xp, x, dims_):
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
             f"length of the desired ordering of dimensions i.e. input.dim() = {x.ndim} is not "
-            f"equal to len(dims) = {len(dims_)}".replace("(sparse_coo)", ""))
+            f"equal to len(dims) = {len(dims_)}")
     d = [wrap_dim(i, x.ndim, "permute") for i in dims_]
     if len(set(d)) != len(d):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
@@ -304,8 +305,49 @@ def _put_base(c, g):
 
 
 def _getitem_basic(xp, x, index):
-    r = x[index]
-    return r if isinstance(r, type(x)) else x[index + (Ellipsis,)]
+    try:
+        r = x[index]
+    except IndexError as e:
+        msg = str(e)
+        if msg.startswith("too many indices"):
+            msg = f"too many indices for tensor of dimension {x.ndim}"
+        raise IndexError(msg.replace("axis", "dimension")) from None
+    if not isinstance(r, type(x)):  # a full integer index: NumPy gives a scalar, not a view
+        r = x[index + (Ellipsis,)]
+    if r.size == 0 or any(it is None for it in index):
+        r = _torch_geometry(x, r, index)
+    return r
+
+
+def _torch_geometry(x, r, index):
+    """PyTorch's strides and offset for what NumPy leaves free: a dim added by ``None`` gets
+    the stride of what follows it (NumPy: 0), an empty slice keeps its start offset."""
+    st = _elem_strides(x)
+    items = list(index)
+    if Ellipsis in items:
+        k = items.index(Ellipsis)
+        used = sum(1 for it in items if it is not None and it is not Ellipsis)
+        items[k:k + 1] = [slice(None)] * (x.ndim - used)
+    items += [slice(None)] * (x.ndim - sum(1 for it in items if it is not None))
+    shape, strides, offset, d = [], [], 0, 0
+    for it in items:
+        if it is None:
+            shape.append(1)
+            strides.append(None)
+            continue
+        n = x.shape[d]
+        if isinstance(it, slice):
+            start, stop, step = it.indices(n)
+            shape.append(max(0, -(-(stop - start) // step)))
+            strides.append(st[d] * step)
+            offset += min(start, n) * st[d]
+        else:
+            offset += (it % n) * st[d]
+        d += 1
+    for i in range(len(strides) - 1, -1, -1):  # unsqueeze's rule, innermost first
+        if strides[i] is None:
+            strides[i] = shape[i + 1] * strides[i + 1] if i + 1 < len(shape) else 1
+    return strided(x, tuple(shape), tuple(strides), offset)
 
 
 def _getitem_name(node) -> str:

@@ -99,8 +99,6 @@ def test_inplace_on_leaf_requiring_grad_error():
     raises_same(f)
 
 
-@pytest.mark.xfail(strict=True, reason="ember's setitem is index_put_ on the tensor, torch's "
-                   "basic-index setitem is copy_ into a view (reported)")
 def test_setitem_on_leaf_requiring_grad_error():
     def f(m):
         x = leaf(m)
@@ -163,8 +161,6 @@ def test_issue_example_view_inplace_chain():
     same(f)
 
 
-@pytest.mark.xfail(strict=True, reason="ember's setitem is index_put_ on the tensor, torch's "
-                   "basic-index setitem is copy_ into a view: CopySlices (reported)")
 def test_basic_setitem_history_is_copy_slices():
     def f(m):
         b = leaf(m) * 2
