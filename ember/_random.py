@@ -152,8 +152,10 @@ def _fma64(a: np.ndarray, b: float, c: float) -> np.ndarray:
         out = th + _round_to_odd(v, verr)
     # Splitting overflows / products underflow at extreme magnitudes: finish those exactly.
     bad = ~np.isfinite(out) | ~np.isfinite(pl) | ((np.abs(p) < 2.0**-960) & (p != 0))
-    for i in np.flatnonzero(bad):
-        out[i] = _fma_exact(float(a[i]), b, c)
+    if bad.any():
+        bb, cc = np.broadcast_to(b, out.shape), np.broadcast_to(c, out.shape)
+        for i in np.flatnonzero(bad):
+            out.flat[i] = _fma_exact(float(a.flat[i]), float(bb.flat[i]), float(cc.flat[i]))
     return out
 
 

@@ -527,11 +527,11 @@ class Tensor:
         from ._tensor_str import tensor_repr
         fn = self._grad_fn
         return tensor_repr(
-            self._host() if self.dtype is not _dtype.bfloat16 else self._host(),
+            self._host(),
             dtype_name=self.dtype.name, default_dtype_name=_dtype.get_default_dtype().name,
             device=str(self.device),
             requires_grad=self._requires_grad and fn is None,
-            grad_fn_name=None if fn is None else fn.name())
+            grad_fn_name=None if fn is None else fn.name().rpartition("::")[2])
 
     __str__ = __repr__
 

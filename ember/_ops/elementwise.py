@@ -15,7 +15,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from .registry import register
-from .rules import broadcast_shapes, dtype_name, is_array, operand, promote, to_float
+from .rules import broadcast_shapes, is_array, operand, promote, to_float
 
 
 def _cj(t):
@@ -34,7 +34,7 @@ def _unary_impl(name, fn, rule):
         elif rule == "no_bool" and dt is _dtype.bool:
             raise RuntimeError(_BOOL_ERRORS.get(name, f"{name}: not implemented for 'Bool'"))
         elif rule == "real" and dt.is_complex:
-            raise RuntimeError(f"{name}: not implemented for '{dtype_name(dt)}'")
+            raise RuntimeError(f"{name}: not implemented for '{dt.word}'")
         return getattr(xp, fn)(x) if isinstance(fn, str) else fn(xp, x)
     return impl
 
@@ -216,7 +216,7 @@ def _pow(xp, a, b):
 
 def _bitwise_check(ct, a, b):
     if ct.category > 1:
-        raise RuntimeError(f"bitwise op: not implemented for '{dtype_name(ct)}'")
+        raise RuntimeError(f"bitwise op: not implemented for '{ct.word}'")
 
 
 _CHECKS = {"sub": _no_bool_sub, "floor_divide": _int_zero_div, "remainder": _int_zero_div,
@@ -351,8 +351,8 @@ def _binary_inplace(name, ufunc_name, impl):
         ct = promote(dst, b)
         st = _dtype.FROM_NP[dst.dtype]
         if ct is not st and not _dtype.can_cast(ct, st):
-            raise RuntimeError(f"{name}_: result type {dtype_name(ct)} can't be cast to the "
-                               f"desired output type {dtype_name(st)}")
+            raise RuntimeError(f"{name}_: result type {ct.word} can't be cast to the "
+                               f"desired output type {st.word}")
         if is_array(b) and b.shape != dst.shape:
             shape = broadcast_shapes(name + "_", dst.shape, b.shape)
             if shape != dst.shape:
@@ -399,7 +399,7 @@ def _where(xp, cond, a, b):
         if cond.dtype != np.uint8:
             raise RuntimeError(
                 f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                f"{dtype_name(_dtype.FROM_NP[cond.dtype])}")
+                f"{_dtype.FROM_NP[cond.dtype].word}")
         cond = cond.astype(bool)
     ct = promote(a, b)
     return xp.where(cond, operand(xp, a, ct), operand(xp, b, ct))

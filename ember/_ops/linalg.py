@@ -11,15 +11,15 @@ import numpy as np
 
 from .. import _dtype
 from .registry import register
-from .rules import acc_dtype, dtype_name
+from .rules import acc_dtype
 
 
 def _same_dtype(name, a, b):
     if a.dtype != b.dtype:
         da, db = _dtype.FROM_NP[a.dtype], _dtype.FROM_NP[b.dtype]
         raise RuntimeError(
-            f"{name}: expected m1 and m2 to have the same dtype, but got: {dtype_name(da)} != "
-            f"{dtype_name(db)}".replace("Float", "float").replace("Double", "double")
+            f"{name}: expected m1 and m2 to have the same dtype, but got: {da.word} != "
+            f"{db.word}".replace("Float", "float").replace("Double", "double")
             .replace("Long", "long").replace("Int", "int").replace("Half", "c10::Half")
             .replace("BFloat16", "c10::BFloat16"))
 
@@ -201,7 +201,7 @@ def _einsum(xp, *ops, equation):
         if o.dtype != ops[0].dtype:
             raise RuntimeError(
                 f"einsum(): expected all operands to have the same dtype, got "
-                f"{dtype_name(dt)} and {dtype_name(_dtype.FROM_NP[o.dtype])}")
+                f"{dt.word} and {_dtype.FROM_NP[o.dtype].word}")
     acc = acc_dtype(dt)
     arrs = [o.astype(acc.np, copy=False) for o in ops]
     spec = ",".join(ins) + "->" + out

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..backends import cpu
 from .registry import register
-from .rules import acc_dtype, dims, dtype_name
+from .rules import acc_dtype, dims
 
 
 def _in_dtype(name, x, dtype, rule):
@@ -24,7 +24,7 @@ def _in_dtype(name, x, dtype, rule):
     if rule == "float" and dt.category <= 1:
         raise RuntimeError(
             f"{name}(): could not infer output dtype. Input dtype must be either a floating "
-            f"point or complex dtype. Got: {dtype_name(dt)}")
+            f"point or complex dtype. Got: {dt.word}")
     return acc_dtype(dt), dt
 
 
@@ -216,7 +216,7 @@ def _var_impl(name, take_sqrt):
         if dt.category <= 1:
             raise RuntimeError(
                 f"{name}(): input dtype should be either floating point or complex dtypes. "
-                f"Got {dtype_name(dt)} instead.")
+                f"Got {dt.word} instead.")
         ax = dims(dim, x.ndim, name)
         acc = acc_dtype(dt)
         y = x.astype(acc.np, copy=False)
@@ -297,7 +297,7 @@ def _norm(xp, x, p=2.0, dim=None, keepdim=False):
     if dt.category <= 1:
         raise RuntimeError(
             f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
-            f"{dtype_name(dt)}")
+            f"{dt.word}")
     ax = dims(dim, x.ndim, "norm")
     a = xp.abs(x.astype(acc_dtype(dt).np, copy=False))
     if p == math.inf:

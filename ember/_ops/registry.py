@@ -347,8 +347,8 @@ def _write_into(op: OpDef, self: Tensor, value) -> None:
     rt, st = _dtype.FROM_NP[value.dtype], _dtype.FROM_NP[dst.dtype]
     if rt is not st and not _dtype.can_cast(rt, st):
         raise RuntimeError(
-            f"{op.name}_: result type {_TYPE_WORD[rt.name]} can't be cast to the desired output "
-            f"type {_TYPE_WORD[st.name]}")
+            f"{op.name}_: result type {rt.word} can't be cast to the desired output "
+            f"type {st.word}")
     if value.shape != dst.shape:
         try:
             shape = np.broadcast_shapes(value.shape, dst.shape)
@@ -362,11 +362,6 @@ def _write_into(op: OpDef, self: Tensor, value) -> None:
     self._bump_version(op.name + "_")
 
 
-_TYPE_WORD = {
-    "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-    "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-    "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-}
 
 
 def _rebase_base(view: Tensor, fn) -> None:

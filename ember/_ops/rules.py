@@ -48,11 +48,6 @@ def operand(xp, x, dt: _dtype.dtype):
         return xp.asarray(np.asarray(x).astype(dt.np))
 
 
-def dtype_name(d) -> str:
-    from .registry import _TYPE_WORD
-    return _TYPE_WORD[d.name]
-
-
 def acc_dtype(d: _dtype.dtype) -> _dtype.dtype:
     """Accumulation dtype: half types reduce in float32, as PyTorch does on CPU."""
     return _dtype.float32 if d in (_dtype.float16, _dtype.bfloat16) else d
