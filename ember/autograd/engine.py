@@ -173,17 +173,19 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     captured[k] = gs[nr]
                 if not run:
                     continue
-            gs = _tensor_pre_hooks(node, gs)
+            if node._tensor_hooks or node._retained or type(node) is AccumulateGrad:
+                gs = _tensor_pre_hooks(node, gs)
             if node._pre_hooks:
                 for hook in list(node._pre_hooks):
                     r = hook(tuple(gs))
                     if r is not None:
                         gs = _run_node_hook(hook, tuple(gs), r)
             outs = node.apply(gs)
-            if len(outs) != len(node.edges):
+            edges = node.edges
+            if len(outs) != len(edges):
                 raise RuntimeError(
                     f"function {node.name()} returned an incorrect number of gradients (expected "
-                    f"{len(node.edges)}, got {len(outs)})")
+                    f"{len(edges)}, got {len(outs)})")
             if node._post_hooks:
                 for hook in list(node._post_hooks):
                     r = hook(tuple(outs), tuple(gs))
@@ -191,7 +193,8 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                         outs = _run_node_hook(hook, tuple(outs), r)
             if not retain_graph:
                 node.release()
-            for i, e in enumerate(node.edges):
+            in_meta = node.in_meta
+            for i, e in enumerate(edges):
                 if e is None:
                     continue
                 nxt, nr = e
@@ -199,7 +202,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     continue
                 g = outs[i]
                 if g is not None:
-                    meta = node.in_meta[i]
+                    meta = in_meta[i]
                     if g._data.shape != meta[0] or g._data.dtype != meta[1]:
                         g = _validate(g, meta, node, i)
                 buf = buffers.get(nxt)
@@ -207,10 +210,14 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     buf = buffers[nxt] = [None] * nxt.nout
                 if g is not None:
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if left == 0:
                     order += 1
                     heapq.heappush(ready, (-nxt.seq, order, nxt))
+            # drop the engine's own references, so that a leaf may take a gradient nobody else
+            # holds as its .grad without a copy (AccumulateGrad counts references)
+            outs = g = gs = None
     finally:
         grad_mode.STATE.grad_enabled = prev_mode
     return captured

@@ -254,18 +254,30 @@ class AccumulateGrad(Node):
         var, g = self.variable, grads[0]
         if g is None:
             return ()
-        if var._grad is None:
-            # a gradient may alias other gradients, a user's tensor or a broadcast view:
-            # .grad gets its own storage (differentiable under create_graph, as in PyTorch)
-            var._grad = g.clone() if grad_mode.STATE.grad_enabled else _own_copy(g, var)
-        elif grad_mode.STATE.grad_enabled:
-            var._grad = var._grad + g
+        if grad_mode.STATE.grad_enabled:  # create_graph: differentiable, as in PyTorch
+            var._grad = g.clone() if var._grad is None else var._grad + g
+        elif var._grad is None:
+            # PyTorch steals a gradient nobody else holds; one that may alias another gradient,
+            # a user's tensor or a broadcast view is copied (laid out like the leaf)
+            var._grad = _tensor._make(g._data) if _stealable(g, var) else _own_copy(g, var)
         else:
-            var._grad.add_(g)
+            # the engine has checked shape and dtype: add in place without an op dispatch
+            acc = var._grad
+            d = acc._data
+            _BY_ARRAY_TYPE[type(d)].xp.add(d, g._data, out=d)
+            acc._bump_version("add_")
         if var._meta is not None and var._meta.post_acc_hooks:
             for hook in list(var._meta.post_acc_hooks):
                 hook(var)
         return ()
+
+
+def _stealable(g, like) -> bool:
+    # references: the engine's list, the caller's and this function's names, getrefcount's
+    # argument (the engine drops its other names for gradients it has passed on)
+    d = g._data
+    return (sys.getrefcount(g) <= 4 and g._base is None and g._grad_fn is None and
+            d.flags.owndata and d.flags.writeable and d.strides == like._data.strides)
 
 
 def _own_copy(g, like):
