@@ -20,7 +20,7 @@ from .rules import broadcast_shapes, is_array, operand, promote, to_float
 
 def _cj(t):
     """Conjugate for complex gradients (PyTorch's convention: grad * conj(df/dz))."""
-    return t.conj() if isinstance(t, Tensor) and t.is_complex() else t
+    return t.conj() if isinstance(t, Tensor) and t._data.dtype.kind == "c" else t
 
 
 # -- unary ----------------------------------------------------------------------------------------
@@ -136,6 +136,12 @@ _UNARY = {
     "isinf": ("isinf", "same", (), None),
     "isfinite": ("isfinite", "same", (), None),
 }
+
+
+def _mul_vjp(c, g):
+    a, b = c.inputs
+    ea, eb = c.edges
+    return (None if ea is None else g * _cj(b), None if eb is None else g * _cj(a))
 
 
 def _sgn_vjp(x, g):
@@ -315,9 +321,7 @@ _BINARY = {
             lambda c, g: (g, g * c.params["alpha"] if "alpha" in c.params else g)),
     "sub": (_sub, "promote", (),
             lambda c, g: (g, -g * c.params["alpha"] if "alpha" in c.params else -g)),
-    "mul": ("multiply", "promote", (0, 1),
-            lambda c, g: (g * _cj(c.inputs[1]) if c.needs_input_grad[0] else None,
-                          g * _cj(c.inputs[0]) if c.needs_input_grad[1] else None)),
+    "mul": ("multiply", "promote", (0, 1), lambda c, g: _mul_vjp(c, g)),
     "floor_divide": ("floor_divide", "promote", (), None),
     "remainder": ("remainder", "promote", (0, 1), _remainder_vjp),
     "fmod": ("fmod", "promote", (0, 1), lambda c, g: (

@@ -186,29 +186,36 @@ def _view_meta(out: Tensor, src: Tensor, multi: bool) -> None:
         out._requires_grad = True  # as in PyTorch, though no gradient will reach it
 
 
-def _differentiable(t: Tensor) -> bool:
-    return t._data.dtype.kind in "fc" or t._data.dtype == _dtype.bfloat16.np
+_BF16 = _dtype.bfloat16.np
+
 
 
 def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -> OpNode:
     """Attach a graph node for ``op`` applied to ``args`` giving ``outs``; ``self_value``
     replaces ``args[0]`` as the value saved for backward (an in-place op's old self)."""
     edges, in_meta, saved = [], [], []
-    for i, a in enumerate(args):
-        is_t = isinstance(a, Tensor)
-        edges.append(_edge(a) if is_t and a._requires_grad else None)
-        in_meta.append((a._data.shape, a._data.dtype) if is_t else None)
-        if is_t and i in op.save:
+    save = op.save
+    i = 0
+    for a in args:
+        if isinstance(a, Tensor):
+            d = a._data
+            edges.append(_edge(a) if a._requires_grad else None)
+            in_meta.append((d.shape, d.dtype))
             saved.append(SavedTensor(self_value if i == 0 and self_value is not None else a,
-                                     False, op.name))
+                                     False, op.name) if i in save else None)
         else:
             # non-tensor arguments (numbers, None) are kept as they are for the VJP
-            saved.append(None if is_t else a)
+            edges.append(None)
+            in_meta.append(None)
+            saved.append(a)
+        i += 1
     node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), len(outs),
-                  tuple((o._data.shape, o._data.dtype) for o in outs))
-    for i, o in enumerate(outs):
-        if _differentiable(o):
+                  tuple([(o._data.shape, o._data.dtype) for o in outs]))
+    i = 0
+    for o in outs:
+        if o._data.dtype.kind in "fc" or o._data.dtype == _BF16:
             o._grad_fn, o._output_nr, o._requires_grad = node, i, True
+        i += 1
     if op.save_out:
         node.saved_out = (SavedTensor(outs[0], True, op.name) if op.nout == 1 else
                           tuple(SavedTensor(o, True, op.name) for o in outs))
