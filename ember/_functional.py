@@ -76,6 +76,14 @@ for _n in _UNARY_NAMES:
         _export(_inplace(_n), *[a + "_" for a in _ALIASES.get(_n, [])])
 
 
+def conj(input: Tensor) -> Tensor:
+    """The complex conjugate; a real tensor is returned as it is, as in PyTorch."""
+    return apply(R["conj"], (input,), {}) if input._data.dtype.kind == "c" else input
+
+
+_export(conj)
+
+
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     """Round half to even, optionally to ``decimals`` places: ``ember.round(t, decimals=2)``."""
     return apply(R["round"], (input,), {"decimals": decimals} if decimals else {})

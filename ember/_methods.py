@@ -8,14 +8,16 @@ from __future__ import annotations
 import builtins
 import warnings
 
-from . import _creation, _dtype
+from . import _creation, _dtype, autograd
 from . import _functional as F
 from ._device import device as _device_cls
 from ._ops import REGISTRY as R
 from ._ops.index_ops import convert_index
 from ._ops.registry import apply, apply_inplace
 from ._tensor import Tensor, _make, contiguous_format
+from .autograd.engine import run_backward
 from .autograd.grad_mode import STATE as _GRAD
+from .backends import of_array
 
 _NO_PARAMS: dict = {}
 
@@ -399,6 +401,19 @@ def copy_(self, src, non_blocking=False):
     return apply_inplace(R["copy"], self, (src,), _NO_PARAMS)
 
 
+def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradient of this tensor into the leaves' ``.grad``."""
+    d = self._data
+    if (gradient is None and inputs is None and not create_graph and not retain_graph and
+            self._grad_fn is not None and d.size == 1 and d.dtype.kind == "f"):
+        # the common ``loss.backward()``: skip argument normalisation
+        seed = _make(of_array(d).xp.array(1, d.dtype).reshape(d.shape))
+        run_backward((self,), [seed], False, False)
+        return
+    autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+
+Tensor.backward = backward
 Tensor.fill_ = fill_
 Tensor.zero_ = zero_
 Tensor.copy_ = copy_

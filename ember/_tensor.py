@@ -410,11 +410,6 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._meta is not None and self._meta.retains_grad
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate the gradient of this tensor into the leaves' ``.grad``."""
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
-
     def detach(self) -> Tensor:
         """A tensor sharing storage and version counter with this one, cut from the graph."""
         t = _make(self._data)

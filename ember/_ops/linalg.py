@@ -147,8 +147,10 @@ def _addmm_vjp(c, g):
     _, a, b = c.inputs
     beta, alpha = c.params.get("beta", 1), c.params.get("alpha", 1)
     gbias = (g * beta if beta != 1 else g) if c.needs_input_grad[0] else None
-    ga = (g @ b.mT.conj()) * alpha if c.needs_input_grad[1] else None
-    gb = (a.mT.conj() @ g) * alpha if c.needs_input_grad[2] else None
+    ga = g @ b.mT.conj() if c.needs_input_grad[1] else None
+    gb = a.mT.conj() @ g if c.needs_input_grad[2] else None
+    if alpha != 1:
+        ga, gb = (None if ga is None else ga * alpha), (None if gb is None else gb * alpha)
     return gbias, ga, gb
 
 

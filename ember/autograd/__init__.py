@@ -6,6 +6,7 @@ custom differentiable operations; ``gradcheck``/``gradgradcheck`` verify gradien
 
 from __future__ import annotations
 
+from .. import _ops  # noqa: F401 - the registry first: it imports autograd's graph
 from .._tensor import Tensor, _make
 from ..backends import of_array
 from . import graph  # noqa: F401

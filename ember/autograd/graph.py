@@ -22,8 +22,7 @@ import re
 import sys
 import weakref
 
-from .. import _ops, _tensor
-from .._ops import registry as _registry
+from .. import _tensor
 from ..backends import _BY_ARRAY_TYPE
 from . import grad_mode
 
@@ -99,7 +98,8 @@ class SavedTensor:
             t, fn = _tensor._make(self.data), node
         else:
             t = self.tensor
-            fn = _registry.current_grad_fn(t)
+            from .._ops.registry import current_grad_fn  # (import cycle)
+            fn = current_grad_fn(t)
         where = f", which is output {self.output_nr} of {short_name(fn)}," if fn else ""
         return RuntimeError(
             "one of the variables needed for gradient computation has been modified by an "
@@ -337,7 +337,8 @@ class CopySlices(Node):
         g = grads[0]
         if g is None:
             return (None,) * len(self.edges)
-        region = _ops.index_ops.take_flat(g, self.index)
+        from .._ops.index_ops import put_flat, take_flat  # (import cycle)
+        region = take_flat(g, self.index)
         res = list(self.fn.apply([region]))
         r0 = res[0]
         if self.edges[0] is None:
@@ -346,7 +347,7 @@ class CopySlices(Node):
             r0 = region.new_zeros(())
         elif r0._data.shape != self.fn.in_meta[0][0]:
             r0 = r0.sum_to_size(self.fn.in_meta[0][0])
-        return (_ops.index_ops.put_flat(g, self.index, r0), *res[1:])
+        return (put_flat(g, self.index, r0), *res[1:])
 
     def release(self) -> None:
         self.fn.release()
