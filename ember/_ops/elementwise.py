@@ -167,11 +167,16 @@ def _binary_impl(name, fn, rule="promote"):
     ufunc = getattr(np, fn) if isinstance(fn, str) else None
     to_f = rule == "float"
 
+    check = _CHECKS.get(name)
+    fast = ufunc is not None and not to_f and check is None
+
     def impl(xp, a, b, **params):
+        if fast and type(b) is type(a) and a.dtype is b.dtype:
+            # same dtype on both sides (the common case): nothing to promote or cast
+            return (ufunc if xp is np else getattr(xp, fn))(a, b)
         ct = promote(a, b)
         if to_f:
             ct = to_float(ct)
-        check = _CHECKS.get(name)
         if check is not None:
             check(ct, a, b)
         x, y = operand(xp, a, ct), operand(xp, b, ct)

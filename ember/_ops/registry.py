@@ -126,7 +126,7 @@ def apply(op: OpDef, args: tuple, params: dict):
     except (RuntimeError, ValueError, IndexError, TypeError) as e:
         raise _op_error(op, e, args) from None
     if op.nout == 1:
-        out = _make(_as_array(out))
+        out = _make(out if type(out) is atype else _as_array(out))
         if op.view:
             _mark_view(out, args[0], False)
         if rg and _GRAD.grad_enabled and op.vjp is not None:
