@@ -114,9 +114,12 @@ def _minmax(name, fn):
         _nonempty(name, x, ax)
         if x.dtype.kind == "c":
             raise RuntimeError(f"{name}(): does not support complex input")
-        if x.dtype.kind == "f" or x.dtype == _dtype.bfloat16.np:
-            return getattr(xp, fn)(x, axis=ax, keepdims=keepdim)  # nan propagates as in torch
-        return getattr(xp, fn)(x, axis=ax, keepdims=keepdim)
+        if xp is np and len(ax) == 1:
+            r = cpu.parallel_reduce(np.maximum if fn == "amax" else np.minimum, x, ax[0],
+                                    keepdim)
+            if r is not None:
+                return r
+        return getattr(xp, fn)(x, axis=ax, keepdims=keepdim)  # NaN propagates, as in torch
     return impl
 
 
