@@ -921,17 +921,23 @@ def _steps(steps) -> int:
     return builtins.int(steps)
 
 
-def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive, PyTorch's exact
-    values: ``ember.linspace(0, 1, 5)``."""
+def _space_args(start, end, steps, out, dtype, name: str):
+    """linspace/logspace's shared argument handling (PyTorch's dtype default and checks)."""
     start, end = _endpoint(start, "start"), _endpoint(end, "end")
     steps = _steps(steps)
     dtype = _out_dtype(out, dtype) or (
         _dtype.default_complex() if builtins.any(isinstance(v, complex) for v in (start, end))
         else _dtype.get_default_dtype())
     if dtype is _dtype.bool:
-        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    return start, end, steps, dtype
+
+
+def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive, PyTorch's exact
+    values: ``ember.linspace(0, 1, 5)``."""
+    start, end, steps, dtype = _space_args(start, end, steps, out, dtype, "linspace")
     if steps == 0:
         arr = np.empty(0, dtype.np)
     elif steps == 1:
@@ -947,13 +953,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
     """``base ** linspace(start, end, steps)``, computed as PyTorch's kernel does (exponents in
     double from the endpoints in the output dtype, then ``pow`` in double):
     ``ember.logspace(0, 2, 3)`` is ``[1., 10., 100.]``."""
-    start, end = _endpoint(start, "start"), _endpoint(end, "end")
-    steps = _steps(steps)
-    dtype = _out_dtype(out, dtype) or (
-        _dtype.default_complex() if builtins.any(isinstance(v, complex) for v in (start, end))
-        else _dtype.get_default_dtype())
-    if dtype is _dtype.bool:
-        raise NotImplementedError("\"logspace_cpu\" not implemented for 'Bool'")
+    start, end, steps, dtype = _space_args(start, end, steps, out, dtype, "logspace")
     if steps == 0:
         arr = np.empty(0, dtype.np)
     elif dtype.category == 3:  # (not bit-exact: PyTorch's complex pow is its own)
