@@ -146,7 +146,11 @@ def _addmm(xp, bias, a, b, beta=1, alpha=1):
 def _addmm_vjp(c, g):
     _, a, b = c.inputs
     beta, alpha = c.params.get("beta", 1), c.params.get("alpha", 1)
-    gbias = (g * beta if beta != 1 else g) if c.needs_input_grad[0] else None
+    gbias = None
+    if c.needs_input_grad[0]:
+        gbias = g * beta if beta != 1 else g
+        if c.in_meta[0][0] == gbias.shape[-1:]:  # the Linear layer's bias: sum rows here
+            gbias = gbias.sum(0)
     ga = g @ b.mT.conj() if c.needs_input_grad[1] else None
     gb = a.mT.conj() @ g if c.needs_input_grad[2] else None
     if alpha != 1:
