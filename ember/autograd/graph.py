@@ -233,8 +233,14 @@ class OpNode(Node):
         return self.op.vjp(self, grads)
 
     def release(self) -> None:
-        if self.saved_out is not None or any(type(s) is SavedTensor for s in self.saved):
+        # only a node that saved tensors raises on a second backward, as in PyTorch
+        if self.saved_out is not None:
             self.saved, self.saved_out, self.freed = (), None, True
+            return
+        for s in self.saved:
+            if type(s) is SavedTensor:
+                self.saved, self.freed = (), True
+                return
 
 
 class AccumulateGrad(Node):
