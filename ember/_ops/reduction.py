@@ -28,8 +28,19 @@ def _in_dtype(name, x, dtype, rule):
     return acc_dtype(dt), dt
 
 
+_FAST_KINDS = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64,
+                                                np.complex128))
+
+
 def _reduction(name, fn, rule):
+    ufunc = np.multiply if fn == "prod" else np.add
+
     def impl(xp, x, dim=None, keepdim=False, dtype=None):
+        if dim is None and not keepdim and dtype is None and xp is np and \
+                x.dtype in _FAST_KINDS and x.size < cpu.BLAS_MIN:
+            # the common small full reduction: one ufunc call, no dtype or axis handling
+            r = ufunc.reduce(x, axis=None)
+            return r / r.dtype.type(x.size) if fn == "mean" else r
         acc, out = _in_dtype(name, x, dtype, rule)
         y = x.astype(acc.np, copy=False)
         if dim is None and not keepdim and y.size < cpu.BLAS_MIN:

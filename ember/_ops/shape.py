@@ -79,6 +79,11 @@ register("unsqueeze", _unsqueeze, view=True, vjp=_reshape_vjp)
 
 def _expand(xp, x, size):
     size = tuple(size)
+    if not x.ndim and xp is np and min(size, default=0) >= 0:
+        # a 0-d tensor (a reduced gradient) broadcast anywhere: all strides 0
+        r = np.ndarray(size, x.dtype, buffer=x, strides=(0,) * len(size))
+        r.flags.writeable = False
+        return r
     if len(size) < x.ndim:
         raise RuntimeError(
             f"expand(ember.{_dtype.FROM_NP[x.dtype].word}Tensor{{{list(x.shape)}}}, "
