@@ -125,11 +125,6 @@ def _minmax(name, fn):
         _nonempty(name, x, ax)
         if x.dtype.kind == "c":
             raise RuntimeError(f"{name}(): does not support complex input")
-        if xp is np and len(ax) == 1:
-            r = cpu.parallel_reduce(np.maximum if fn == "amax" else np.minimum, x, ax[0],
-                                    keepdim)
-            if r is not None:
-                return r
         return getattr(xp, fn)(x, axis=ax, keepdims=keepdim)  # NaN propagates, as in torch
     return impl
 

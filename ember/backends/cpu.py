@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from .._device import CPU
@@ -82,38 +80,3 @@ def blas_sum(x: np.ndarray, axis: tuple, keepdims: bool):
         r = r.reshape(tuple(1 if d in axis else n for d, n in enumerate(x.shape)))
     return r
 
-
-# NOTE [ CPU parallel reductions ]
-# NumPy reduces on one core; PyTorch splits large reductions over all of them. For a max/min
-# over one dim of a large array, the kept dims are split between threads (NumPy releases the
-# GIL inside the reduction loop), each writing its own slice of the output.
-
-PAR_MIN = 1 << 20
-_pool = None
-
-
-def _threads() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-def parallel_reduce(ufunc, x: np.ndarray, axis: int, keepdims: bool):
-    """``ufunc.reduce(x, axis, keepdims)`` split over threads; None when not worth it."""
-    global _pool
-    n = _threads()
-    if n == 1 or x.size < PAR_MIN or x.ndim < 2:
-        return None
-    split = next((d for d in range(x.ndim) if d != axis and x.shape[d] >= n), None)
-    if split is None:
-        return None
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _pool = ThreadPoolExecutor(n, thread_name_prefix="ember-cpu")
-    out = np.empty(tuple(1 if d == axis else s for d, s in enumerate(x.shape)), x.dtype)
-    bounds = np.linspace(0, x.shape[split], n + 1).astype(int)
-    jobs = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        sl = (slice(None),) * split + (slice(lo, hi),)
-        jobs.append(_pool.submit(ufunc.reduce, x[sl], axis, None, out[sl], True))
-    for j in jobs:
-        j.result()
-    return out if keepdims else out.squeeze(axis)
