@@ -34,7 +34,14 @@ def _mm_core(xp, a, b):
     return xp.matmul(a, b)
 
 
+_BLAS_DTYPES = frozenset(np.dtype(t) for t in (np.float32, np.float64, np.complex64,
+                                                 np.complex128))
+
+
 def _matmul(xp, a, b):
+    if a.dtype is b.dtype and a.dtype in _BLAS_DTYPES and a.ndim == 2 == b.ndim and \
+            a.shape[1] == b.shape[0]:
+        return xp.matmul(a, b)  # the common case, with nothing to check or convert
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
             f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and "

@@ -128,7 +128,7 @@ register("expand", _expand, view=True, vjp=lambda c, g: (g,))
 def _transpose(xp, x, dim0, dim1):
     if x.ndim == 0:
         return x.view()
-    return xp.swapaxes(x, wrap_dim(dim0, x.ndim, "transpose"), wrap_dim(dim1, x.ndim, "transpose"))
+    return x.swapaxes(wrap_dim(dim0, x.ndim, "transpose"), wrap_dim(dim1, x.ndim, "transpose"))
 
 
 def _t(xp, x):
