@@ -143,22 +143,6 @@ def default_complex() -> dtype:
     return complex128 if _default is float64 else complex64
 
 
-def scalar_dtype(x) -> dtype:
-    """The dtype a Python number takes when it stands alone (``ember.tensor(2.5)``)."""
-    t = type(x)
-    if t is builtins.bool:
-        return bool
-    if t is builtins.int:
-        return int64
-    if t is builtins.float:
-        return _default
-    if t is builtins.complex:
-        return default_complex()
-    if isinstance(x, np.generic):
-        return FROM_NP[x.dtype]
-    raise TypeError(f"expected a number, got {type(x).__name__}")
-
-
 def _category_of_number(x) -> int:
     if isinstance(x, (builtins.bool, np.bool_)):
         return _BOOL

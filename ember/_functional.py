@@ -23,9 +23,6 @@ def _export(fn, *names):
     return fn
 
 
-def _public(fn):
-    return _export(fn)
-
 
 def _shape(args) -> tuple:
     """``f(2, 3)``, ``f((2, 3))`` and ``f(ember.Size([2, 3]))`` all mean shape (2, 3)."""

@@ -231,9 +231,6 @@ class Tensor:
     def data_ptr(self) -> int:
         return _address(self._data)
 
-    def untyped_storage_nbytes(self) -> int:
-        return _root_array(self._data).nbytes
-
     def is_contiguous(self, memory_format=None) -> bool:
         """Whether the elements are dense in row-major order (or in ``memory_format``)."""
         if memory_format not in _FORMAT_ORDER:

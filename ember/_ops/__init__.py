@@ -3,5 +3,3 @@
 from . import elementwise, shape  # noqa: F401, I001 - registration order matters
 from . import index_ops, linalg, reduction  # noqa: F401
 from .registry import REGISTRY, OpDef, apply, apply_inplace, register  # noqa: F401
-
-CLONE = REGISTRY["clone"]
