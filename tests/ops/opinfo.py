@@ -109,6 +109,7 @@ def binary_samples(low=-2.0, high=2.0, rhs_low=None, rhs_high=None, scalars=(2, 
         for s in scalars:
             out.append(Sample((A(arr(rng, (3,), dtype, low, high)), s), name=f"scalar{s}"))
         return out
+    gen.kind = "binary"
     return gen
 
 
@@ -147,6 +148,7 @@ def reduction_samples(dims=(None, 0, 1, (0, 1), -1), keepdim=True, low=-2.0, hig
                           dict({dim_kw: dims[-1]} if dims[-1] is not None else {}, **(extra or {})),
                           name="3d"))
         return out
+    gen.kind = "reduction" if any(d is not None for d in dims) else None
     return gen
 
 
@@ -165,6 +167,14 @@ OPS: list[OpInfo] = []
 
 def add(name, **kw):
     kw.setdefault("fn", _m(name))
+    kind = getattr(kw["samples"], "kind", None)
+    bad = {  # bad input every op of a kind must reject: incompatible shapes, dim out of range
+        "binary": (ErrorCase((A(np.ones((3, 4), np.float32)), A(np.ones((5,), np.float32))),
+                             match="[3, 4]"),),
+        "reduction": (ErrorCase((A(np.ones((3, 4), np.float32)),), {"dim": 5},
+                                match="Dimension out of range"),),
+    }.get(kind, ())
+    kw["errors"] = tuple(kw.get("errors", ())) + bad
     OPS.append(OpInfo(name, **kw))
 
 
