@@ -222,7 +222,19 @@ def _pow(xp, a, b):
         alt = xp.where(b % 2 == 0, one, -one) if a.dtype.kind == "i" else one
         at_neg = xp.where(a == 1, one, xp.where(a == -1, alt, xp.zeros_like(r)))
         return xp.where(neg, at_neg, r)
+    if b.ndim == 0 and (a.dtype.kind == "f" or a.dtype == _dtype.bfloat16.np):
+        fast = _POW_BY_SCALAR.get(float(b))
+        if fast is not None:
+            return fast(xp, a)
     return xp.power(a, b)
+
+
+# PyTorch's pow with these scalar exponents multiplies instead of calling pow (same results)
+_POW_BY_SCALAR = {
+    2.0: lambda xp, a: a * a, 3.0: lambda xp, a: a * a * a, 0.5: lambda xp, a: xp.sqrt(a),
+    -0.5: lambda xp, a: 1 / xp.sqrt(a), -1.0: lambda xp, a: 1 / a,
+    -2.0: lambda xp, a: 1 / (a * a), 1.0: lambda xp, a: a.copy(),
+}
 
 
 def _bitwise_check(ct, a, b):

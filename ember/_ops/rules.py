@@ -27,8 +27,15 @@ def promote(*xs) -> _dtype.dtype:
     """The result dtype of an elementwise op over arrays/scalars ``xs``."""
     if len(xs) == 2:
         a, b = xs
-        if type(a) in _BY_ARRAY_TYPE and type(b) in _BY_ARRAY_TYPE and a.dtype == b.dtype:
-            return FROM_NP[a.dtype]
+        ta, tb = type(a), type(b)
+        if ta in _BY_ARRAY_TYPE:
+            if tb in _BY_ARRAY_TYPE:
+                if a.dtype == b.dtype:
+                    return FROM_NP[a.dtype]
+            elif (tb is float or tb is int) and a.dtype.kind in "fc":
+                return FROM_NP[a.dtype]  # a float tensor with a number: the tensor's dtype
+        elif (ta is float or ta is int) and tb in _BY_ARRAY_TYPE and b.dtype.kind in "fc":
+            return FROM_NP[b.dtype]
     return result_type_of(tuple(key(x) for x in xs))
 
 
