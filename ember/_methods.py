@@ -337,12 +337,12 @@ Tensor.type_as = lambda self, other: to(self, other.dtype)
 
 def type_(self, dtype=None, non_blocking=False, **kwargs):
     """With no argument the legacy type name (``'ember.FloatTensor'``); else ``to(dtype)``."""
-    from .autograd.graph import _TYPE_NAMES, type_string
+    from .autograd.graph import type_string
     if dtype is None:
         return type_string(self)
     if isinstance(dtype, str):
-        names = {v: k for k, v in _TYPE_NAMES.items()}
-        dtype = getattr(_dtype, names[dtype.rsplit(".", 1)[-1]])
+        names = {d.word + "Tensor": d for d in _dtype.ALL}
+        dtype = names[dtype.rsplit(".", 1)[-1]]
     return to(self, dtype)
 
 

@@ -28,12 +28,6 @@ from . import grad_mode
 
 _seq = itertools.count()
 
-_TYPE_NAMES = {
-    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-    "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
-    "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
-    "complex64": "ComplexFloatTensor", "complex128": "ComplexDoubleTensor",
-}
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -54,13 +48,13 @@ _CPP_NAMES = {
 def dtype_words(dtype) -> tuple:
     """The two names PyTorch's messages give a dtype: C++ (``'float'``) and ScalarType
     (``'Float'``)."""
-    return _CPP_NAMES[dtype.name], _TYPE_NAMES[dtype.name][:-len("Tensor")]
+    return _CPP_NAMES[dtype.name], dtype.word
 
 
 def type_string(t) -> str:
     """PyTorch's legacy type name of a tensor, e.g. ``ember.FloatTensor``."""
     prefix = "ember.cuda." if t.device.type == "cuda" else "ember."
-    return prefix + _TYPE_NAMES[t.dtype.name]
+    return prefix + t.dtype.word + "Tensor"
 
 
 def short_name(node) -> str:
