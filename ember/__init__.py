@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import warnings as _warnings
 
-from . import _dtype, _methods, autograd  # noqa: F401 - binds Tensor methods
+from . import (  # noqa: F401 - _methods binds Tensor methods
+    _dtype,
+    _methods,
+    autograd,
+    distributions,
+    fft,
+    linalg,
+    special,
+    utils,
+)
 from ._creation import (  # noqa: F401
     arange,
     as_tensor,
@@ -82,23 +91,7 @@ from .autograd.grad_mode import (  # noqa: F401
     no_grad,
     set_grad_enabled,
 )
-from .random import (  # noqa: F401
-    Generator,
-    default_generator,
-    get_rng_state,
-    initial_seed,
-    manual_seed,
-    normal,
-    rand,
-    rand_like,
-    randint,
-    randint_like,
-    randn,
-    randn_like,
-    randperm,
-    seed,
-    set_rng_state,
-)
+from .random import *  # noqa: F401, F403 - Generator, manual_seed, rand, ...
 
 __version__ = "0.1.0"
 

@@ -4,6 +4,7 @@ signatures and call registry ops. Tensor methods are bound from these in ``_meth
 from __future__ import annotations
 
 import builtins
+import importlib
 import math
 from collections import namedtuple
 
@@ -14,14 +15,20 @@ from ._ops.shape import infer_shape
 from ._tensor import Tensor, contiguous_format, preserve_format
 
 __all__: list[str] = []
+# public functions that are not also Tensor methods (``ember.cat`` but no ``Tensor.cat``)
+NOT_METHODS = {"cat", "concat", "concatenate", "stack", "einsum", "where", "rsub"}
 
 
-def _export(fn, *names):
+def _export(fn, *names, method: bool = True):
+    """Make ``fn`` public as ``ember.<name>`` (and ``Tensor.<name>`` unless ``method=False``).
+    Exporting a name again replaces the earlier function."""
     for n in (fn.__name__, *names):
         globals()[n] = fn
-        __all__.append(n)
+        if n not in __all__:
+            __all__.append(n)
+        if not method:
+            NOT_METHODS.add(n)
     return fn
-
 
 
 def _shape(args) -> tuple:
@@ -683,3 +690,11 @@ def imag(input: Tensor) -> Tensor:
 METHODS = {"unfold": _unfold, "real": property(real), "imag": property(imag)}
 _export(real)
 _export(imag)
+
+
+# NOTE [ Public functions by area ]
+# The core's public functions are above; each further area of PyTorch's op set keeps its public
+# wrappers in its own module under ``ember/_api/`` and publishes them with ``_export`` (method-only
+# ones go into ``METHODS``). Importing them here makes them part of ``ember`` and Tensor.
+for _area in ("pointwise", "reduction", "shape", "indexing", "linalg", "fft", "random"):
+    importlib.import_module(f"{__package__}._api.{_area}")

@@ -22,9 +22,8 @@ from .backends import of_array
 _NO_PARAMS: dict = {}
 
 # every public function whose first argument is the tensor becomes a method of the same name
-_NOT_METHODS = {"cat", "concat", "concatenate", "stack", "einsum", "where", "rsub"}
 for _name in F.__all__:
-    if _name not in _NOT_METHODS:
+    if _name not in F.NOT_METHODS:
         setattr(Tensor, _name, getattr(F, _name))
 for _name, _fn in F.METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -495,3 +495,14 @@ add("einsum", fn=lambda m, eq, *xs: m.einsum(eq, *xs), samples=lambda d, r: [
 add("real", samples=unary_samples(), dtypes=FLOATS + COMPLEX)
 add("imag", samples=unary_samples(), dtypes=COMPLEX)
 add("real_prop", fn=lambda m, x: x.real * 2, samples=unary_samples(), dtypes=COMPLEX)
+
+
+# each area of the op set keeps its entries in its own module
+from . import (  # noqa: E402, F401
+    opinfo_fft,
+    opinfo_indexing,
+    opinfo_linalg,
+    opinfo_pointwise,
+    opinfo_reduction,
+    opinfo_shape,
+)

@@ -1,0 +1,3 @@
+"""Public functions: the functions behind ember.fft."""
+
+from __future__ import annotations

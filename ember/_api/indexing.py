@@ -1,0 +1,3 @@
+"""Public functions: advanced indexing, index_*, scatter/gather, masked ops, searchsorted."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Matrix decompositions and solvers (the ops behind ember.linalg)."""
+
+from __future__ import annotations

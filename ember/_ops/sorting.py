@@ -1,0 +1,3 @@
+"""Scans, sorting, selection, unique and histogram ops."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""``ember.distributions``: probability distributions, as ``torch.distributions``."""
+
+from __future__ import annotations

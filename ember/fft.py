@@ -1,0 +1,3 @@
+"""``ember.fft``: discrete Fourier transforms, as ``torch.fft``."""
+
+from __future__ import annotations

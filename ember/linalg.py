@@ -1,0 +1,3 @@
+"""``ember.linalg``: linear algebra, as ``torch.linalg``."""
+
+from __future__ import annotations

@@ -1,0 +1,5 @@
+"""``ember.utils``: utilities, as ``torch.utils``."""
+
+from __future__ import annotations
+
+from . import checkpoint  # noqa: F401

@@ -1,0 +1,3 @@
+"""Op table entries: fft ops (see ``opinfo.py``)."""
+
+from __future__ import annotations

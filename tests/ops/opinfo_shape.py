@@ -1,0 +1,3 @@
+"""Op table entries: shape ops (see ``opinfo.py``)."""
+
+from __future__ import annotations
