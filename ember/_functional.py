@@ -696,5 +696,6 @@ _export(imag)
 # The core's public functions are above; each further area of PyTorch's op set keeps its public
 # wrappers in its own module under ``ember/_api/`` and publishes them with ``_export`` (method-only
 # ones go into ``METHODS``). Importing them here makes them part of ``ember`` and Tensor.
-for _area in ("pointwise", "reduction", "shape", "indexing", "linalg", "fft", "random"):
+for _area in ("pointwise", "special", "reduction", "shape", "indexing", "linalg", "fft",
+              "random"):
     importlib.import_module(f"{__package__}._api.{_area}")

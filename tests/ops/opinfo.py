@@ -505,4 +505,5 @@ from . import (  # noqa: E402, F401
     opinfo_pointwise,
     opinfo_reduction,
     opinfo_shape,
+    opinfo_special,
 )
