@@ -64,6 +64,7 @@ def _cases():
             (g, "exp+tanh chain" + suffix, small(
                 "chain", lambda m, a: (a.exp() * 0.5).tanh(), [(8, 8)], grad)),
         ]
+    cases += _breadth_cases(rng)
     cases += [
         ("large", "matmul 1024", small("mm", lambda m, a, b: a @ b, [(1024, 1024)] * 2)),
         ("large", "add 4M", small("add", lambda m, a, b: a + b, [(2048, 2048)] * 2)),
@@ -74,6 +75,43 @@ def _cases():
         ("large", "mean 4M", small("mean", lambda m, a: a.mean(), [(2048, 2048)])),
         ("large", "amax dim 4M", small("amax", lambda m, a: a.amax(0), [(2048, 2048)])),
     ]
+    return cases
+
+
+def _breadth_cases(rng):
+    """Small ops from the op-breadth issue: gather/scatter, advanced indexing, sort/topk and a
+    batched solve, each forward and forward+backward."""
+    x = rng.standard_normal((16, 16)).astype(np.float32)
+    idx = rng.integers(0, 16, (16, 4))
+    rows = rng.integers(0, 16, 8)
+    spd = rng.standard_normal((8, 4, 4)) + 4 * np.eye(4)
+    rhs = rng.standard_normal((8, 4, 1))
+
+    def make(fn, *arrays, grad=False):
+        def build(m):
+            ts = [m.tensor(a) for a in arrays]
+            if grad:
+                ts[0].requires_grad_(True)
+
+                def run():
+                    fn(m, *ts).sum().backward()
+                return run
+            return lambda: fn(m, *ts)
+        return build
+
+    ops = [
+        ("gather", lambda m, a, i: a.gather(1, i), (x, idx)),
+        ("scatter_add", lambda m, a, i: a.scatter_add(1, i, a[:, :4]), (x, idx)),
+        ("advanced index", lambda m, a, r: a[r, 2:10], (x, rows)),
+        ("sort", lambda m, a: a.sort(dim=1).values, (x,)),
+        ("topk", lambda m, a: a.topk(3, dim=1).values, (x,)),
+        ("batched solve", lambda m, a, b: m.linalg.solve(a, b), (spd, rhs)),
+    ]
+    cases = []
+    for grad in (False, True):
+        suffix = " fwd+bwd" if grad else ""
+        cases += [("breadth" + suffix, name + suffix, make(fn, *arrays, grad=grad))
+                  for name, fn, arrays in ops]
     return cases
 
 

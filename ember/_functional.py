@@ -6,9 +6,8 @@ from __future__ import annotations
 import builtins
 import importlib
 import math
-from collections import namedtuple
 
-from . import _dtype
+from . import _dtype, return_types
 from ._ops import REGISTRY as R
 from ._ops.registry import apply, apply_inplace
 from ._ops.shape import infer_shape
@@ -335,11 +334,9 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
     return apply(R["amin"], (input,), {"dim": _dim_arg(dim), "keepdim": keepdim})
 
 
-MinMax = namedtuple("MinMax", ["values", "indices"])
-
-
 def _minmax(name):
     full, by_dim, pair = R[name], R[name + "_dim"], R[name + "imum"]
+    result = getattr(return_types, name)
 
     def fn(input: Tensor, dim=None, keepdim: bool = False):
         if isinstance(dim, Tensor):
@@ -347,7 +344,7 @@ def _minmax(name):
         if dim is None:
             return apply(full, (input,), {"dim": None})
         v, i = apply(by_dim, (input,), {"dim": dim, "keepdim": keepdim})
-        return MinMax(v, i)
+        return result((v, i))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"``{name}(input)``: the {name} value; ``{name}(input, dim)``: (values, "

@@ -413,3 +413,15 @@ def test_new_methods_and_predicates(name, dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(program)
+
+
+def test_return_types_match_torch():
+    """Ops with several results return ember.return_types tuples shaped like torch's."""
+    for m in (torch, ember):
+        r = m.tensor([[1.0, 3.0], [2.0, 0.0]]).max(1)
+        values, indices = r
+        assert isinstance(r, tuple) and r.values is values and r[1] is indices
+        assert type(r).__name__ == "max" and r.n_fields == 2
+        assert type(pickle.loads(pickle.dumps(r))) is type(r)
+    want = repr(torch.tensor([[1.0, 3.0]]).min(1)).replace("torch.", "ember.")
+    assert repr(ember.tensor([[1.0, 3.0]]).min(1)) == want
