@@ -196,7 +196,16 @@ def _narrow(xp, x, dim, start, length):
                          f"{start})")
     if length < 0 or start + length > n:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    return x[(slice(None),) * d + (slice(start, start + length),)]
+    return _slice_dim(x, d, start, length)
+
+
+def _slice_dim(x, d, start, length):
+    """``length`` elements along dim ``d`` from ``start``; an empty one keeps its offset, as in
+    PyTorch (NumPy points it at the first element)."""
+    if length or not x.size:
+        return x[(slice(None),) * d + (slice(start, start + length),)]
+    st = _elem_strides(x)
+    return strided(x, x.shape[:d] + (0,) + x.shape[d + 1:], st, start * st[d])
 
 
 def _select(xp, x, dim, index):
@@ -423,7 +432,7 @@ def _split(xp, x, split_size_or_sections, dim=0):
                 f"at dimension {d}), but got split_sizes={sizes}")
     out, start = [], 0
     for k in sizes:
-        out.append(x[(slice(None),) * d + (slice(start, start + k),)])
+        out.append(_slice_dim(x, d, start, k))
         start += k
     return tuple(out)
 
@@ -540,7 +549,8 @@ def _roll(xp, x, shifts, dims=()):
     if x.ndim == 0:
         raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     ax = tuple(wrap_dim(d, x.ndim, "roll") for d in dims)
-    return xp.roll(x, shifts, axis=ax)
+    r = xp.roll(x, shifts, axis=ax)
+    return r if r.flags.c_contiguous else xp.ascontiguousarray(r)
 
 
 register("roll", _roll, vjp=lambda c, g: (
