@@ -246,3 +246,39 @@ def test_repeat_interleave_output_size_and_devices():
         return (x.repeat_interleave(r, dim=0, output_size=3), m.repeat_interleave(r),
                 m.repeat_interleave(m.tensor([[1.]]), m.tensor([3])))
     check(program)
+
+
+RESTRIDE = {
+    "squeeze_": lambda t: t.squeeze_(),
+    "squeeze_dim": lambda t: t.squeeze_(1),
+    "squeeze_dims": lambda t: t.squeeze_((0, 1)),
+    "unsqueeze_": lambda t: t.unsqueeze_(-1),
+    "transpose_": lambda t: t.transpose_(0, 2),
+    "swapaxes_": lambda t: t.swapaxes_(1, 2),
+    "swapdims_": lambda t: t.swapdims_(0, 1),
+    "t_": lambda t: t.squeeze_(1).t_(),
+    "t_3d": lambda t: t.t_(),
+    "bad_dim": lambda t: t.unsqueeze_(5),
+}
+
+
+@pytest.mark.parametrize("name", list(RESTRIDE))
+def test_inplace_view_ops(name):
+    fn = RESTRIDE[name]
+
+    def program(m):
+        x = m.arange(6.).view(2, 1, 3)
+        r = fn(x)
+        out = [r is x, x, x.stride(), x._version]
+        v = m.arange(6.).view(2, 1, 3)[:]  # a view: its base keeps its shape
+        fn(v)
+        out += [v, v._base.shape, v._version]
+        leaf = m.ones(2, 1, 3, requires_grad=True)
+        w = m.arange(6.).view(2, 1, 3).requires_grad_()
+        y = w * 1
+        fn(y)
+        (y * m.arange(6.).view(tuple(y.shape))).sum().backward()
+        out.append(w.grad)
+        fn(leaf)
+        return out
+    check(program)

@@ -17,9 +17,10 @@ import numpy as np
 from .. import _creation, _dtype
 from .._functional import METHODS, _export, _shape, cat, narrow, split, stack
 from .._ops import REGISTRY as R
-from .._ops.registry import apply, apply_inplace
+from .._ops.registry import _check_inplace, apply, apply_inplace
 from .._ops.rules import wrap_dim
 from .._tensor import Size, Tensor, _make, contiguous_format
+from ..autograd.grad_mode import STATE as _GRAD
 from ..backends import of_array
 
 _INDEX, _INDEX_PUT = R["index"], R["index_put"]
@@ -217,6 +218,9 @@ METHODS["repeat"] = _repeat
 
 def tile(input: Tensor, dims) -> Tensor:
     """``repeat`` with ``dims`` padded by leading ones to the tensor's rank."""
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"tile(): argument 'dims' (position 2) must be tuple of ints, not "
+                        f"{type(dims).__name__}")
     dims = _shape((dims,))
     return _repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
@@ -580,3 +584,51 @@ def ravel(input: Tensor) -> Tensor:
 
 _export(narrow_copy)
 _export(ravel)
+
+
+# -- in-place changes of shape --------------------------------------------------------------------
+#
+# NOTE [ In-place view ops ]
+# ``x.squeeze_()``, ``x.t_()`` and their kin give ``x`` the geometry of the view the out-of-place
+# op returns (the same memory) and its history, and bump the version counter as PyTorch does.
+# For a view, the bump makes autograd re-read the view's history from its base with the new
+# geometry (NOTE [ Views and in-place ]), so gradients stay right.
+
+def _restride_inplace(name: str, op_name: str, params):
+    op = R[op_name]
+
+    def fn(self: Tensor, *args, **kwargs) -> Tensor:
+        _check_inplace(op, self, self._requires_grad)
+        try:
+            out = apply(op, (self,), params(self, *args, **kwargs))
+        except (RuntimeError, IndexError) as e:
+            msg = str(e)
+            raise type(e)(name + msg[len(op_name):] if msg.startswith(op_name + "()") else
+                          msg) from None
+        self._data = out._data
+        if out._grad_fn is not None and _GRAD.grad_enabled:
+            self._grad_fn, self._output_nr = out._grad_fn, 0
+        self._bump_version(name)
+        return self
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"In-place ``{op_name}``: self takes the view's shape and strides."
+    return fn
+
+
+def _squeeze_params(self, dim=None):
+    return {} if dim is None else {"dim": dim if isinstance(dim, builtins.int) else tuple(dim)}
+
+
+def _transpose_params(self, dim0, dim1):
+    return {"dim0": dim0, "dim1": dim1}
+
+
+for _name, _op, _params in [
+        ("squeeze_", "squeeze", _squeeze_params),
+        ("unsqueeze_", "unsqueeze", lambda self, dim: {"dim": dim}),
+        ("t_", "t", lambda self: {}),
+        ("transpose_", "transpose", _transpose_params),
+        ("swapaxes_", "transpose", _transpose_params),
+        ("swapdims_", "transpose", _transpose_params)]:
+    METHODS[_name] = _restride_inplace(_name, _op, _params)
