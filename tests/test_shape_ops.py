@@ -282,3 +282,62 @@ def test_inplace_view_ops(name):
         fn(leaf)
         return out
     check(program)
+
+
+# edge cases of argument forms, dtypes, 0-d and empty inputs and errors
+EDGE = {
+    "repeat0d": lambda m: m.tensor(2.).repeat(),
+    "repeat1d_none": lambda m: m.ones(2).repeat(),
+    "repeat_size": lambda m: m.ones(2).repeat(m.Size([2, 2])),
+    "repeat_list": lambda m: m.ones(2).repeat([2, 3]),
+    "block_diag_mix": lambda m: m.block_diag(m.tensor(1.5, dtype=m.float64), m.ones(2),
+                                             m.tensor([[1, 2]])),
+    "block_diag_bool": lambda m: m.block_diag(m.tensor([True]), m.tensor([[False, True]])),
+    "block_diag_cplx": lambda m: m.block_diag(m.tensor([1j]), m.tensor([[2]])),
+    "block_diag_int0d": lambda m: m.block_diag(m.tensor(3), m.ones(1, dtype=m.int8)),
+    "hstack_tuple": lambda m: m.hstack((m.ones(2), m.zeros(1))),
+    "tensor_split_t": lambda m: m.ones(4, 3).t().tensor_split(m.tensor([1])),
+    "diag_bool": lambda m: m.diag(m.tensor([True, False])),
+    "bt_one": lambda m: m.broadcast_tensors(m.ones(2)),
+    "cart_empty": lambda m: m.cartesian_prod(),
+    "atleast_none": lambda m: m.atleast_2d(),
+    "meshgrid_list_kw": lambda m: m.meshgrid([m.ones(2), m.zeros(3)], indexing="xy"),
+    "meshgrid_0d_only": lambda m: m.meshgrid(m.tensor(1.), indexing="ij"),
+    "roll_neg_dims": lambda m: m.arange(12).view(3, 4).roll((-1, 5), (-1, -2)),
+    "roll_bigshift": lambda m: m.arange(5).roll(-13),
+    "rot90_neg": lambda m: m.arange(6).view(2, 3).rot90(-3),
+    "tril_inplace_int": lambda m: m.ones(3, 3, dtype=m.int64).tril_(-1),
+    "triu_empty": lambda m: m.ones(0, 3).triu(),
+    "diag_embed_neg": lambda m: m.arange(6.).view(2, 3).diag_embed(-2, 2, 0),
+    "ri_bool": lambda m: m.tensor([True, False]).repeat_interleave(2),
+    "ri_int32": lambda m: m.arange(3).repeat_interleave(m.tensor([1, 2, 3], dtype=m.int32)),
+    "ri_uint8": lambda m: m.arange(3).repeat_interleave(m.tensor([1, 2, 3], dtype=m.uint8)),
+    "combos_int": lambda m: m.combinations(m.arange(4), 2),
+    "column_stack_0d": lambda m: m.column_stack([m.tensor(1.), m.tensor(2.)]),
+    "dstack_0d": lambda m: m.dstack([m.tensor(1.), m.tensor(2.)]),
+    "vstack_0d": lambda m: m.vstack([m.tensor(1.), m.tensor(2.)]),
+    "hstack_0d": lambda m: m.hstack([m.tensor(1.), m.tensor(2.)]),
+    "slice_scatter_none": lambda m: m.slice_scatter(m.zeros(4, 2), m.ones(2, 2), start=2),
+    "slice_scatter_step0": lambda m: m.slice_scatter(m.zeros(4, 2), m.ones(2, 2), step=0),
+    "select_scatter_0d_src": lambda m: m.select_scatter(m.zeros(3), m.tensor(5.), 0, -1),
+    "diagonal_scatter_int": lambda m: m.diagonal_scatter(m.zeros(3, 3, dtype=m.int64),
+                                                         m.ones(3, dtype=m.int64)),
+    "tril_indices_big": lambda m: m.tril_indices(4, 4, 10),
+    "narrow_copy_t": lambda m: m.arange(12.).view(3, 4).t().narrow_copy(0, 1, 2),
+    "ravel_0d": lambda m: m.tensor(3.).ravel(),
+    "squeeze_tuple_bad": lambda m: m.ones(2, 1).squeeze((5,)),
+    "expand_as_t": lambda m: m.ones(3).expand_as(m.ones(2, 3).t()),
+    "split_with_sizes_kw": lambda m: m.ones(5).split_with_sizes(split_sizes=[2, 3], dim=0),
+    "tensor_split_kw_sections": lambda m: m.tensor_split(m.ones(5), sections=2, dim=0),
+    "hsplit_list_tensor": lambda m: m.hsplit(m.ones(2, 4), m.tensor([1, 3])),
+    "hsplit_0d_tensor": lambda m: m.hsplit(m.ones(2, 4), m.tensor(2)),
+    "flip_method_varargs": lambda m: m.arange(6).view(2, 3).fliplr(),
+    "broadcast_shapes_neg": lambda m: m.broadcast_shapes((2, 3), (-1,)),
+    "broadcast_shapes_tensor_dim": lambda m: m.broadcast_shapes((2, 3), (3, 3)),
+    "combinations_kw": lambda m: m.combinations(m.arange(3.), r=2, with_replacement=False),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGE))
+def test_edge_cases(name):
+    check(EDGE[name], message=name != "hsplit_list_tensor")

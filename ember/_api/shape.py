@@ -178,8 +178,12 @@ def _dim_split(name: str, dim: int, min_dims: int):
                 f"{'s' if min_dims > 1 else ''}, but got a tensor with {input.ndim} dimensions!")
         d = 0 if name == "hsplit" and input.ndim == 1 else dim
         s = indices_or_sections
-        if isinstance(s, Tensor) and s.ndim == 0:
-            s = s.item()
+        if isinstance(s, Tensor):
+            if s.ndim:
+                raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                                "(Tensor, Tensor), but expected one of:\n * (Tensor input, int "
+                                "sections)\n * (Tensor input, tuple of ints indices)")
+            s = s.__index__()
         if isinstance(s, builtins.int):
             if s == 0 or input.shape[d] % s:
                 raise RuntimeError(
@@ -210,6 +214,8 @@ for _f in (tensor_split, hsplit, vsplit, dsplit, split_with_sizes):
 
 def _repeat(self: Tensor, *sizes) -> Tensor:
     """Tile the tensor: ``x.repeat(2, 3)`` repeats dim -1 three times and dim -2 twice."""
+    if not sizes:
+        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
     return apply(R["repeat"], (self,), {"repeats": _shape(sizes)})
 
 
@@ -530,20 +536,26 @@ for _f in (meshgrid, cartesian_prod, combinations):
 
 def broadcast_shapes(*shapes) -> Size:
     """The shape that tensors of ``shapes`` broadcast to: ``broadcast_shapes((3, 1), 4)``."""
-    shapes = [(s,) if isinstance(s, builtins.int) else tuple(s) for s in shapes]
+    shapes = [(s,) if isinstance(s, builtins.int) else s for s in shapes if s is not None]
+    for s in shapes:
+        if not isinstance(s, (tuple, list)):
+            raise RuntimeError("Input shapes should be of type ints, a tuple of ints, or a list "
+                               f"of ints, got {s}")
     out = [1] * builtins.max((len(s) for s in shapes), default=0)
-    for i, s in enumerate(shapes):
-        for k in range(1, len(s) + 1):
-            n = s[-k]
-            if n < 0:
-                raise ValueError("Attempting to broadcast a dimension with negative length!")
-            if n != 1 and out[-k] != 1 and n != out[-k]:
+    for i, s in enumerate(shapes):  # PyTorch's rules and checks, in its order
+        for k in range(-1, -1 - len(s), -1):
+            n = s[k]
+            if n == out[k]:
+                continue
+            if out[k] == 1:
+                if n < 0:
+                    raise ValueError("Attempting to broadcast a dimension with negative length!")
+                out[k] = n
+            if n != 1 and out[k] != n:
                 raise RuntimeError(
-                    f"Attempting to broadcast a dimension of length {n} at {-k}! Mismatching "
+                    f"Attempting to broadcast a dimension of length {n} at {k}! Mismatching "
                     f"argument at index {i} had {s}; but expected shape should be broadcastable "
                     f"to {out}")
-            if n != 1:
-                out[-k] = n
     return Size(out)
 
 

@@ -581,16 +581,16 @@ register("rot90", _rot90,
          vjp=lambda c, g: (g.rot90(-c.params.get("k", 1), c.params.get("dims", (0, 1))),))
 
 
-def _triangle(name, fn):
+def _triangle(name):
     def impl(xp, x, diagonal=0):
         if x.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-        return fn(x, diagonal)
+        return getattr(xp, name)(x, diagonal)
     register(name, impl, vjp=lambda c, g: (getattr(g, name)(c.params.get("diagonal", 0)),))
 
 
-_triangle("tril", np.tril)
-_triangle("triu", np.triu)
+_triangle("tril")
+_triangle("triu")
 
 
 def _diag_embed(xp, x, offset=0, dim1=-2, dim2=-1):
