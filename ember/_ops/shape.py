@@ -63,8 +63,8 @@ register("_reshape_copy", lambda xp, x, shape: xp.reshape(x, infer_shape(shape, 
 def _squeeze(xp, x, dim=None):
     if dim is None:
         return xp.squeeze(x)
-    if dim == ():  # no dims named: nothing squeezed (``dims`` would read it as all)
-        return x.view()
+    if not isinstance(dim, int) and not len(dim):
+        return x.view()  # no dims named, none squeezed (``dims`` reads an empty one as all)
     ax = tuple(d for d in dims(dim, x.ndim, "squeeze") if x.ndim and x.shape[d] == 1)
     return xp.squeeze(x, axis=ax) if ax else x.view()
 
