@@ -63,6 +63,8 @@ register("_reshape_copy", lambda xp, x, shape: xp.reshape(x, infer_shape(shape, 
 def _squeeze(xp, x, dim=None):
     if dim is None:
         return xp.squeeze(x)
+    if not isinstance(dim, int) and not len(dim):
+        return x.view()  # no dims named, none squeezed (``dims`` reads an empty one as all)
     ax = tuple(d for d in dims(dim, x.ndim, "squeeze") if x.ndim and x.shape[d] == 1)
     return xp.squeeze(x, axis=ax) if ax else x.view()
 
@@ -194,7 +196,16 @@ def _narrow(xp, x, dim, start, length):
                          f"{start})")
     if length < 0 or start + length > n:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    return x[(slice(None),) * d + (slice(start, start + length),)]
+    return _slice_dim(x, d, start, length)
+
+
+def _slice_dim(x, d, start, length):
+    """``length`` elements along dim ``d`` from ``start``; an empty one keeps its offset, as in
+    PyTorch (NumPy points it at the first element)."""
+    if length or not x.size:
+        return x[(slice(None),) * d + (slice(start, start + length),)]
+    st = _elem_strides(x)
+    return strided(x, x.shape[:d] + (0,) + x.shape[d + 1:], st, start * st[d])
 
 
 def _select(xp, x, dim, index):
@@ -421,7 +432,7 @@ def _split(xp, x, split_size_or_sections, dim=0):
                 f"at dimension {d}), but got split_sizes={sizes}")
     out, start = [], 0
     for k in sizes:
-        out.append(x[(slice(None),) * d + (slice(start, start + k),)])
+        out.append(_slice_dim(x, d, start, k))
         start += k
     return tuple(out)
 
@@ -499,3 +510,101 @@ def _flip(xp, x, dims_):
 
 
 register("flip", _flip, vjp=lambda c, g: (g.flip(c.params["dims_"]),))
+
+
+# -- repeat, roll, rot90, triangles, diag_embed ---------------------------------------------------
+
+def _repeat(xp, x, repeats):
+    if len(repeats) < x.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
+                           "of dimensions of tensor")
+    shape = (1,) * (len(repeats) - x.ndim) + x.shape
+    out = tuple(r * s for r, s in zip(repeats, shape))
+    if min(repeats, default=0) < 0:
+        bad = min(out) if min(out) < 0 else min(repeats)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {list(out)}")
+    return xp.tile(x.reshape(shape), repeats) if x.size and all(out) else xp.empty(out, x.dtype)
+
+
+def _repeat_vjp(c, g):
+    # out[k * s + i] = x[i] along each dim: sum over the k axes of (k0, s0, k1, s1, ...)
+    reps = c.params["repeats"]
+    shape = c.in_meta[0][0]
+    padded = (1,) * (len(reps) - len(shape)) + tuple(shape)
+    split = tuple(v for r, s in zip(reps, padded) for v in (r, s))
+    return (g.reshape(split).sum(tuple(range(0, len(split), 2))).reshape(shape),)
+
+
+register("repeat", _repeat, vjp=_repeat_vjp)
+
+
+def _roll(xp, x, shifts, dims=()):
+    if not dims:
+        if len(shifts) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+        return xp.roll(x.reshape(-1), shifts[0]).reshape(x.shape)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                           f"dims:{len(dims)}")
+    if x.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+    ax = tuple(wrap_dim(d, x.ndim, "roll") for d in dims)
+    r = xp.roll(x, shifts, axis=ax)
+    return r if r.flags.c_contiguous else xp.ascontiguousarray(r)
+
+
+register("roll", _roll, vjp=lambda c, g: (
+    g.roll(tuple(-s for s in c.params["shifts"]), c.params.get("dims", ())),))
+
+
+def _rot90(xp, x, k=1, dims=(0, 1)):
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if x.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {x.ndim}")
+    d0, d1 = wrap_dim(dims[0], x.ndim, "rot90"), wrap_dim(dims[1], x.ndim, "rot90")
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
+                           f"dim1 = {d1}")
+    k %= 4
+    # PyTorch's layout: a flipped copy, transposed (a strided result, not a view)
+    if k == 1:
+        return xp.flip(x, d1).copy().swapaxes(d0, d1)
+    if k == 2:
+        return xp.flip(x, (d0, d1)).copy()
+    if k == 3:
+        return xp.flip(x, d0).copy().swapaxes(d0, d1)
+    return x.copy()
+
+
+register("rot90", _rot90,
+         vjp=lambda c, g: (g.rot90(-c.params.get("k", 1), c.params.get("dims", (0, 1))),))
+
+
+def _triangle(name):
+    def impl(xp, x, diagonal=0):
+        if x.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        return getattr(xp, name)(x, diagonal)
+    register(name, impl, vjp=lambda c, g: (getattr(g, name)(c.params.get("diagonal", 0)),))
+
+
+_triangle("tril")
+_triangle("triu")
+
+
+def _diag_embed(xp, x, offset=0, dim1=-2, dim2=-1):
+    nd = x.ndim + 1
+    d1, d2 = wrap_dim(dim1, nd, "diag_embed"), wrap_dim(dim2, nd, "diag_embed")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    n = (x.shape[-1] if x.ndim else 1) + abs(offset)
+    rest = iter(x.shape[:-1])
+    shape = tuple(n if i in (d1, d2) else next(rest) for i in range(nd))
+    out = xp.zeros(shape, x.dtype)
+    _diagonal(xp, out, offset, d1, d2)[...] = x
+    return out
+
+
+register("diag_embed", _diag_embed, vjp=lambda c, g: (g.diagonal(
+    c.params.get("offset", 0), c.params.get("dim1", -2), c.params.get("dim2", -1)),))
