@@ -336,6 +336,10 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if self._base is not None and self._requires_grad:
+            # a view whose base was modified in place shows its re-read history, as in PyTorch
+            from ._ops.registry import current_grad_fn
+            return current_grad_fn(self)
         return self._grad_fn
 
     @property
