@@ -343,6 +343,11 @@ def _standard_gamma_grad(input: Tensor, output: Tensor) -> Tensor:
 def _sample_dirichlet(input: Tensor, generator=None) -> Tensor:
     """Dirichlet(input) samples along the last dim: gammas drawn in double, normalised, clamped
     into [tiny, 1) of input's dtype, as PyTorch's ``_sample_dirichlet``."""
+    return _finish(dirichlet_draw(input, generator)[0], input.device, False)
+
+
+def dirichlet_draw(input: Tensor, generator=None) -> tuple[np.ndarray, np.ndarray]:
+    """``_sample_dirichlet``'s samples and the double gammas they normalise."""
     a = input._host()
     dt = a.dtype
     if dt.kind != "f" or dt.itemsize < 4:
@@ -350,8 +355,7 @@ def _sample_dirichlet(input: Tensor, generator=None) -> Tensor:
     g = _gen(generator).standard_gamma(a.astype(np.float64), False).reshape(a.shape)
     g = np.maximum(g, np.finfo(np.float64).tiny)
     x = (g / g.sum(-1, keepdims=True)).astype(dt)
-    x = np.minimum(np.maximum(x, np.finfo(dt).tiny), np.nextafter(dt.type(1), dt.type(0)))
-    return _finish(x, input.device, False)
+    return np.minimum(np.maximum(x, np.finfo(dt).tiny), np.nextafter(dt.type(1), dt.type(0))), g
 
 
 for _f in (_standard_gamma, _standard_gamma_grad, _sample_dirichlet):

@@ -1,10 +1,11 @@
 """Special functions the distributions need, in NumPy, with differentiable ember wrappers.
 
 # NOTE [ Private special functions ]
-``lgamma``, ``digamma`` and ``polygamma`` belong to the special-functions area, which is built
-in parallel; until it merges, the distributions use these private versions. At merge, replace
-``lgamma``/``digamma``/``polygamma`` below by ``ember.lgamma``/``ember.digamma``/
-``ember.polygamma`` and delete the NumPy kernels (keep ``standard_gamma_grad``).
+``lgamma``, ``digamma``, ``polygamma``, ``erf``, ``erfinv`` and ``xlogy`` belong to the
+special-functions and pointwise areas, built in parallel; until they merge, the distributions
+use these private versions. At merge, replace the differentiable wrappers below by the
+``ember.*`` ops and delete their NumPy kernels (keep ``standard_gamma_grad_np``, which
+``_standard_gamma`` uses).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import math
 
 import numpy as np
 
-from .._tensor import Tensor, _make
+from .._creation import _finish
+from .._tensor import Tensor
 from ..autograd.function import Function
 
 # Bernoulli numbers B_2k for the asymptotic series of log-gamma derivatives (k = 1..9)
@@ -36,6 +38,8 @@ def polygamma_np(n: int, x: np.ndarray) -> np.ndarray:
     """psi^(n)(x): n = 0 is digamma. Recurrence to x >= 20 then the asymptotic series;
     reflection for negative x (digamma only, as PyTorch computes polygamma only there)."""
     x = np.asarray(x, np.float64)
+    if n == 1:
+        return _trigamma(x)
     with np.errstate(all="ignore"):
         if n == 0:
             refl = x < 0
@@ -61,6 +65,21 @@ def polygamma_np(n: int, x: np.ndarray) -> np.ndarray:
             series = series + b * math.factorial(2 * k + n - 1) / (
                 math.factorial(2 * k) * y ** (2 * k + n))
         return sign * series - acc
+
+
+def _trigamma(x: np.ndarray) -> np.ndarray:
+    """PyTorch's trigamma (``calc_trigamma``): reflection below 1/2, six recurrence steps and
+    a three-term asymptotic series (about 1e-9 relative accuracy, reproduced as it is)."""
+    with np.errstate(all="ignore"):
+        refl = x < 0.5
+        res = np.where(refl, -(math.pi**2) / np.sin(math.pi * x) ** 2, 0.0)
+        y = np.where(refl, 1 - x, x)
+        for _ in range(6):
+            res = res + 1 / (y * y)
+            y = y + 1
+        ixx = 1 / (y * y)
+        res = res + (1 + 1 / (2 * y) + ixx * (1 / 6 - ixx * (1 / 30 - ixx * (1 / 42)))) / y
+        return np.where(refl, -res, res)
 
 
 def _digamma_poles(out, x, refl):
@@ -134,7 +153,7 @@ _COEF = ((0.16009398, -0.094634809, 0.025146376, -0.0030648343, 1, 0.32668115, 0
 
 
 def _apply_np(fn, x: Tensor) -> Tensor:
-    return _make(fn(x._host()).astype(x._data.dtype)).to(x.device)
+    return _finish(np.asarray(fn(x._host()), x._data.dtype), x.device, False)
 
 
 class _Polygamma(Function):
@@ -175,3 +194,91 @@ def digamma(x: Tensor) -> Tensor:
 def polygamma(n: int, x: Tensor) -> Tensor:
     """The n-th derivative of ``digamma``, differentiable."""
     return _Polygamma.apply(n, x)
+
+
+def erf_np(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    return np.fromiter(map(math.erf, x.reshape(-1).tolist()), np.float64, x.size).reshape(
+        x.shape)
+
+
+def erfinv_np(y: np.ndarray) -> np.ndarray:
+    """Inverse of erf: Giles' single-precision approximation, then Newton steps on erf."""
+    y = np.asarray(y, np.float64)
+    with np.errstate(all="ignore"):
+        w = -np.log((1 - y) * (1 + y))
+        small = w < 5
+        ws = w - 2.5
+        ps = 2.81022636e-08
+        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+            ps = c + ps * ws
+        wb = np.sqrt(w) - 3
+        pb = -0.000200214257
+        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+            pb = c + pb * wb
+        x = np.where(small, ps, pb) * y
+        for _ in range(3):  # Newton on erf(x) - y
+            x = x - (erf_np(x) - y) / (2 / math.sqrt(math.pi) * np.exp(-x * x))
+        x = np.where(np.abs(y) == 1, np.copysign(np.inf, y), x)
+        return np.where(np.abs(y) > 1, np.nan, x)
+
+
+class _Erf(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _apply_np(erf_np, x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * (2 / math.sqrt(math.pi)) * (-x * x).exp()
+
+
+class _Erfinv(Function):
+    @staticmethod
+    def forward(ctx, y):
+        out = _apply_np(erfinv_np, y)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, = ctx.saved_tensors
+        return grad * (math.sqrt(math.pi) / 2) * (x * x).exp()
+
+
+def erf(x: Tensor) -> Tensor:
+    """The error function, differentiable."""
+    return _Erf.apply(x)
+
+
+def erfinv(x: Tensor) -> Tensor:
+    """The inverse error function, differentiable."""
+    return _Erfinv.apply(x)
+
+
+class _Xlogy(Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        a, b = x._host(), y._host()
+        with np.errstate(all="ignore"):
+            out = np.where(a == 0, 0.0, a * np.log(b))
+        return _finish(np.where(np.isnan(b), np.nan, out).astype(x._data.dtype), x.device, False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors  # as PyTorch: d/dx = log(y), also where x == 0
+        return grad * y.log(), grad * x / y
+
+
+def xlogy(x, y: Tensor) -> Tensor:
+    """``x * log(y)``, 0 where ``x`` is 0 (``y`` not nan), broadcasting; as ``torch.xlogy``."""
+    if not isinstance(x, Tensor):
+        return x * y.log() if x != 0 else y * 0
+    from .._ops.rules import broadcast_shapes
+    shape = tuple(broadcast_shapes("xlogy", tuple(x.shape), tuple(y.shape)))
+    return _Xlogy.apply(x.expand(shape), y.expand(shape))
