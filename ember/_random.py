@@ -543,23 +543,86 @@ class CPUGenerator:
         return out.astype(dtype).reshape(shape)
 
     def _normal_serial(self, n: int, mean: float, std: float) -> np.ndarray:
-        """``normal_distribution<double>`` per element, using and refilling the cached sample."""
-        cached = self._normal_double
-        pairs = (n - (cached is not None) + 1) // 2 if n else 0
-        u = self._uniform01(2 * pairs, np.dtype(_F64)).tolist()
-        out = []
-        for _ in range(n):
-            if cached is not None:
-                ret, cached = cached, None
-            else:
-                u1, u2 = u.pop(0), u.pop(0)
-                r = math.sqrt(-2.0 * math.log1p(-u2))
-                theta = 2.0 * math.pi * u1
-                cached = r * math.sin(theta)
-                ret = r * math.cos(theta)
-            out.append(_fma_exact(ret, std, mean) if _SIMD else ret * std + mean)
-        self._normal_double = cached
-        return np.array(out, _F64)
+        """``normal_distribution<double>(mean, std)`` per element (the serial kernel)."""
+        d = _Draws(self)
+        out = np.array([d.normal(mean, std) for _ in range(n)], _F64)
+        d.finish()
+        return out
+
+    def normal_serial(self, n: int, dtype: np.dtype | type, mean: float = 0.0,
+                      std: float = 1.0) -> np.ndarray:
+        """``Tensor.normal_`` on a tensor that is not contiguous: always the serial kernel."""
+        return _to_float_dtype(self._normal_serial(n, mean, std), np.dtype(dtype))
+
+    # -- the serial kernels of DistributionTemplates.h: all but bernoulli with a float ``p``
+    # tensor transform 53-bit double uniforms in double and cast the result --------------------
+
+    def exponential(self, n: int, lambd: float) -> np.ndarray:
+        """``exponential_distribution<double>``: ``-1 / lambd * log1p(-u)``."""
+        return (-1.0 / lambd) * _libm("log1p", -self._uniform01(n, np.dtype(_F64)))
+
+    def geometric(self, n: int, p: float) -> np.ndarray:
+        """``geometric_distribution<double>``: ``ceil(log(u) / log1p(-p))``."""
+        return np.ceil(_libm("log", self._uniform01(n, np.dtype(_F64))) / math.log1p(-p))
+
+    def log_normal(self, n: int, mean: float, std: float) -> np.ndarray:
+        """``lognormal_distribution<double>``: ``exp`` of the serial normal."""
+        return _libm("exp", self._normal_serial(n, mean, std))
+
+    def cauchy(self, n: int, median: float, sigma: float) -> np.ndarray:
+        """``cauchy_distribution<double>``: ``median + sigma * tan(pi * (u - 0.5))``."""
+        t = _libm("tan", math.pi * (self._uniform01(n, np.dtype(_F64)) - 0.5))
+        return _fma64(t, sigma, median) if _SIMD else median + sigma * t
+
+    def bernoulli(self, p: float | np.ndarray) -> np.ndarray:
+        """One draw per element of ``p`` (in iteration order): ``u < p``. A float ``p`` or a
+        double tensor compares 53-bit double uniforms, other ``p`` tensors 24-bit float ones."""
+        p = np.asarray(p)
+        if p.dtype == _F64:
+            return self._uniform01(p.size, np.dtype(_F64)) < p
+        return self._uniform01(p.size, np.dtype(_F32)) < p.astype(_F32)
+
+    def random(self, n: int, dtype: np.dtype | type) -> np.ndarray:
+        """``Tensor.random_()``: ``uniform_int_distribution``, i.e. a draw modulo
+        ``max + 1`` (integers) or ``2**digits + 1`` (floating types)."""
+        dtype = np.dtype(dtype)
+        wide = dtype in (np.dtype(np.int64), np.dtype(np.float64))
+        raw = self._raw64(n) if wide else self._raw32(n).astype(np.uint64)
+        if dtype == np.bool_:
+            return (raw & np.uint64(1)).astype(np.bool_)
+        if dtype in _FLOATS:
+            mod = (1 << _digits(dtype)) + 1
+        else:
+            mod = int(np.iinfo(dtype).max) + 1
+        return _to_float_dtype((raw % np.uint64(mod)).astype(np.int64), dtype)
+
+    def random_full(self, n: int, dtype: np.dtype | type) -> np.ndarray:
+        """``random_(int64 min, None)``: ``random64()`` reinterpreted as int64, then cast."""
+        return _to_float_dtype(self._raw64(n).view(np.int64), np.dtype(dtype))
+
+    def poisson(self, rates: np.ndarray) -> np.ndarray:
+        """``sample_poisson`` per rate (``ATen/native/Distributions.cpp``), as doubles."""
+        d = _Draws(self)
+        out = np.array([_poisson(float(lam), d) for lam in rates.reshape(-1).tolist()], _F64)
+        d.finish()
+        return out
+
+    def standard_gamma(self, alpha: np.ndarray, single: bool) -> np.ndarray:
+        """``sample_gamma`` per concentration (Marsaglia-Tsang, as doubles). ``single``: the
+        scalar type is float, whose arithmetic rounds a few steps to float."""
+        d = _Draws(self)
+        out = np.array([_gamma(a, d, single) for a in alpha.reshape(-1).tolist()], _F64)
+        d.finish()
+        return out
+
+    def multinomial(self, cum: np.ndarray, n_sample: int) -> np.ndarray:
+        """Sampling with replacement from normalised cumulative rows ``cum`` (n_dist, n_cat):
+        per row ``n_sample`` double uniforms, each placed by binary search (first ``cum >= u``;
+        the last bucket counts as 1)."""
+        u = self._uniform01(cum.shape[0] * n_sample, np.dtype(_F64)).reshape(-1, n_sample)
+        cum = cum.astype(_F64)
+        cum[:, -1] = 1
+        return np.stack([np.searchsorted(c, r, side="left") for c, r in zip(cum, u)])
 
     def randint(self, low: int, high: int, shape: tuple[int, ...],
                 dtype: np.dtype | type) -> np.ndarray:
@@ -567,7 +630,8 @@ class CPUGenerator:
         dtype = np.dtype(dtype)
         _check_dtype(dtype, (np.dtype(np.bool_), *_INTS, *_FLOATS), "randint")
         low, high = int(low), int(high)
-        if not -(1 << 63) <= min(low, high) <= max(low, high) < (1 << 63):
+        # high may be 2**63: ``random_(from)`` on int64 runs up to the largest int64
+        if not (-(1 << 63) <= low < (1 << 63) and -(1 << 63) <= high <= (1 << 63)):
             raise ValueError("Overflow when unpacking long long")
         if low >= high:
             raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
@@ -654,3 +718,123 @@ def _update_to(high: int, dtype: np.dtype) -> int:
         n = abs(high - 1).bit_length() - 1
         high = cast - (1 << (n - _digits(dtype) + 1))
     return high
+
+
+# ---------------------------------------------------------------------------------------------
+# Sequential samplers (rejection loops)
+# ---------------------------------------------------------------------------------------------
+
+class _Draws:
+    """One-at-a-time draws for the serial kernels: reads the stream ahead on a clone in blocks,
+    then ``finish`` advances the generator by exactly what was used and stores the cached
+    Box-Muller sample, as torch's generator would hold them."""
+
+    def __init__(self, gen: CPUGenerator) -> None:
+        self.gen, self.ahead = gen, gen.clone()
+        self.buf: list[int] = []
+        self.i = self.used = 0
+        self.cached = gen._normal_double
+
+    def _raw(self) -> int:
+        if self.i == len(self.buf):
+            self.buf, self.i = self.ahead._raw32(1024).tolist(), 0
+        self.i += 1
+        self.used += 1
+        return self.buf[self.i - 1]
+
+    def uniform(self) -> float:
+        """``uniform_real_distribution<double>(0, 1)``."""
+        return (((self._raw() << 32) | self._raw()) & ((1 << 53) - 1)) * 2.0**-53
+
+    def normal(self, mean: float = 0.0, std: float = 1.0) -> float:
+        """``normal_distribution<double>(mean, std)``, with the generator's cached sample."""
+        if self.cached is not None:
+            ret, self.cached = self.cached, None
+        else:
+            u1, u2 = self.uniform(), self.uniform()
+            r = math.sqrt(-2.0 * math.log1p(-u2))
+            theta = 2.0 * math.pi * u1
+            self.cached = r * math.sin(theta)
+            ret = r * math.cos(theta)
+        return _fma_exact(ret, std, mean) if _SIMD else ret * std + mean
+
+    def finish(self) -> None:
+        self.gen._raw32(self.used)
+        self.gen._normal_double = self.cached
+
+
+def _libm(name: str, x: np.ndarray) -> np.ndarray:
+    """glibc's double ``name`` elementwise, through Python's ``math`` (the same libm, so the
+    same roundings); domain and range errors give the IEEE results instead."""
+    f, g = getattr(math, name), getattr(np, name)
+
+    def one(v: float) -> float:
+        try:
+            return f(v)
+        except (ValueError, OverflowError):
+            with np.errstate(all="ignore"):
+                return float(g(v))
+    x = np.asarray(x, _F64)
+    return np.fromiter(map(one, x.reshape(-1).tolist()), _F64, x.size).reshape(x.shape)
+
+
+def _poisson(lam: float, d: _Draws) -> float:
+    """``sample_poisson``: transformed rejection (Hoermann 1993) from 10 on, else products of
+    uniforms. Distributions.cpp is built without FMA, so plain double arithmetic."""
+    if lam >= 10:
+        slam, loglam = math.sqrt(lam), math.log(lam)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = d.uniform() - 0.5
+            v = d.uniform()
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + lam + 0.43)
+            if us >= 0.07 and v <= vr:
+                return float(k)
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            lhs = (math.log(v) if v > 0 else -math.inf) + math.log(invalpha) - math.log(
+                a / (us * us) + b)
+            if lhs <= -lam + k * loglam - math.lgamma(k + 1.0):
+                return float(k)
+    if lam == 0:
+        return 0.0
+    enlam, x, prod = math.exp(-lam), 0, 1.0
+    while True:
+        prod *= d.uniform()
+        if prod <= enlam:
+            return float(x)
+        x += 1
+
+
+_THIRD_F = float(_F32(1) / _F32(3))  # the float constant 1.0f / 3.0f
+_C0331_F = float(_F32(0.0331))
+
+
+def _gamma(alpha: float, d: _Draws, single: bool) -> float:
+    """``sample_gamma`` (Marsaglia & Tsang 2000, boosted below 1) with double accumulation;
+    ``single`` rounds the steps done in the float scalar type."""
+    rnd = (lambda v: float(_F32(v))) if single else (lambda v: v)
+    scale = 1.0
+    if alpha < 1.0:
+        if alpha == 0.0:
+            return 0.0
+        scale *= (1 - d.uniform()) ** rnd(1.0 / alpha)
+        alpha = rnd(alpha + 1.0)
+    dd = rnd(alpha - _THIRD_F)
+    c = 1.0 / math.sqrt(9.0 * dd)
+    while True:
+        y = 0.0
+        while y <= 0:
+            x = d.normal()
+            y = 1.0 + c * x
+        v = y * y * y
+        u = 1 - d.uniform()
+        xx = x * x
+        if u < 1.0 - _C0331_F * xx * xx:
+            return scale * dd * v
+        if (math.log(u) if u > 0 else -math.inf) < 0.5 * xx + dd * (1.0 - v + math.log(v)):
+            return scale * dd * v

@@ -212,7 +212,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
             def draw():  # PyTorch draws normal(0, std) and adds mean
                 z = _normal_like(eng, tuple(mean.shape), mean, 0.0, builtins.float(std))
                 return z.add_(mean)
-            return _into(Normal.apply(mean, std, draw), out)
+            return _into(Sampled.apply(draw, mean, std), out)
     elif isinstance(std, Tensor):
         _check_std_tensor(std)
         shape = tuple(std.shape)
@@ -230,20 +230,22 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     def draw():  # standard normals in the output (mean's dtype, else std's), then mul_, add_
         ref = mean if isinstance(mean, Tensor) else std
         return _normal_like(eng, shape, ref, 0.0, 1.0).mul_(std).add_(mean)
-    return _into(Normal.apply(mean, std, draw), out)
+    return _into(Sampled.apply(draw, mean, std), out)
 
 
-class Normal(Function):
-    """``normal`` with tensor arguments in the graph: zero gradients for mean and std."""
+class Sampled(Function):
+    """A sample drawn from tensor parameters, in the graph with zero gradients for them (as
+    PyTorch's ``normal``, ``bernoulli``, ``poisson``): ``Sampled.apply(draw, mean, std)``."""
 
     @staticmethod
-    def forward(ctx, mean, std, draw):
+    def forward(ctx, draw, *params):
         return draw()
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(None if m is None else grad.new_zeros(m[0], dtype=_dtype.FROM_NP[m[1]])
-                     for m in ctx.in_meta[:2]) + (None,)
+        return (None,) + tuple(
+            None if m is None else grad.new_zeros(m[0], dtype=_dtype.FROM_NP[m[1]])
+            for m in ctx.in_meta[1:])
 
 
 def _check_std_tensor(std: Tensor) -> None:
