@@ -18,17 +18,10 @@ from .. import _creation, _dtype
 from .. import _functional as F
 from .._functional import METHODS, _export
 from .._ops import REGISTRY as R
-from .._ops.decomp import (
-    LinAlgError,
-    check_float,
-    check_matrix,
-    tril,
-)
+from .._ops.decomp import check_float, check_matrix, tril
 from .._ops.registry import apply
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-
-__all__ = ["LinAlgError"]
 
 
 def _ret(name, fields):
@@ -815,18 +808,3 @@ _export(_inplace_composite(addmv))
 for _f in (addr, baddbmm, addbmm):
     METHODS[_f.__name__ + "_"] = _inplace_composite(_f)
 METHODS["addmm_"] = _inplace_composite(F.addmm)
-
-# ember.linalg's namespace (torch.linalg's names)
-LINALG = {
-    "norm": norm, "vector_norm": vector_norm, "matrix_norm": matrix_norm, "inv": inv,
-    "inv_ex": inv_ex, "det": det, "slogdet": slogdet, "solve": solve, "solve_ex": solve_ex,
-    "solve_triangular": solve_triangular, "lstsq": lstsq, "cholesky": cholesky,
-    "cholesky_ex": cholesky_ex, "lu": lu, "lu_factor": lu_factor, "lu_factor_ex": lu_factor_ex,
-    "lu_solve": lu_solve, "qr": qr, "svd": svd, "svdvals": svdvals, "eig": eig,
-    "eigvals": eigvals, "eigh": eigh, "eigvalsh": eigvalsh, "pinv": pinv,
-    "matrix_rank": matrix_rank, "matrix_power": matrix_power, "matrix_exp": matrix_exp,
-    "multi_dot": multi_dot, "cond": cond, "cross": linalg_cross,
-    "householder_product": householder_product, "vecdot": vecdot, "diagonal": diagonal,
-    "vander": vander, "tensorinv": tensorinv, "tensorsolve": tensorsolve,
-    "matmul": F.matmul, "LinAlgError": LinAlgError,
-}
