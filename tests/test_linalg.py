@@ -219,3 +219,13 @@ def test_lstsq_rank_deficient_gives_minimum_norm_solution():
     t, e = (m.linalg.lstsq(m.tensor(a), m.tensor(b)) for m in (torch, ember))
     np.testing.assert_allclose(e.solution.numpy(), t.solution.numpy(), atol=1e-10)
     assert int(e.rank) == int(t.rank) == 1
+
+
+@pytest.mark.parametrize("a", [SINGULAR, np.zeros((3, 3)), np.stack([np.eye(2), SINGULAR])])
+def test_det_gradient_of_singular_matrices(a):
+    grads = []
+    for m in (torch, ember):
+        x = m.tensor(a, requires_grad=True)
+        m.linalg.det(x).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], atol=1e-12)

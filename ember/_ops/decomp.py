@@ -244,9 +244,14 @@ def _det(xp, a):
 
 
 def _det_vjp(c, g):
+    """``g conj(det) A^{-H}``; zero for exactly singular matrices, as PyTorch gives."""
     (a,) = c.inputs
-    eye = eye_like(a)
-    return (_L().solve(a.mH, (g * c.out.conj()).unsqueeze(-1).unsqueeze(-1) * eye),)
+    det = c.out.unsqueeze(-1).unsqueeze(-1)
+    rhs = (g.unsqueeze(-1).unsqueeze(-1) * det.conj()) * eye_like(a)
+    if a.numel() == 0 or bool((det != 0).all()):
+        return (_L().solve(a.mH, rhs),)
+    from .. import _functional as F
+    return (F.where(det == 0, 0.0, _L().solve_ex(a.mH, rhs).result),)
 
 
 register("linalg_det", _det, save=(0, "out"), vjp=_det_vjp)
