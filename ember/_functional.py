@@ -378,17 +378,7 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
                                             "keepdim": keepdim})
 
 
-def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
-    """Vector p-norm (``p`` a number, ``inf``, ``'fro'``) over ``dim`` or all elements."""
-    if p == "fro":
-        p = 2.0
-    if p == "nuc":
-        raise RuntimeError("norm(): the nuclear norm needs ember.linalg.matrix_norm")
-    x = input if dtype is None else input.to(dtype)
-    return apply(R["norm"], (x,), {"p": float(p), "dim": _dim_arg(dim), "keepdim": keepdim})
-
-
-for _f in (sum, mean, prod, var, std, amax, amin, argmax, argmin, all, any, logsumexp, norm):
+for _f in (sum, mean, prod, var, std, amax, amin, argmax, argmin, all, any, logsumexp):
     _export(_f)
 _export(_minmax("max"))
 _export(_minmax("min"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import builtins
 import math
 import warnings
-from collections import namedtuple
 
 import numpy as np
 
@@ -22,12 +21,13 @@ from .._ops.decomp import check_float, check_matrix, tril
 from .._ops.registry import apply
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..return_types import structseq
 
 
 def _ret(name, fields):
-    t = namedtuple(name, fields)
-    t.__module__ = "ember.return_types"
-    return t
+    """A builder of the return type ``ember.return_types.<name>`` from its fields."""
+    cls = structseq(name, tuple(fields))
+    return lambda *values: cls(values)
 
 
 SlogdetResult = _ret("linalg_slogdet", ["sign", "logabsdet"])
