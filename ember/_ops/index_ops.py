@@ -10,10 +10,13 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
+from ..backends import _BY_ARRAY_TYPE
 from .registry import REGISTRY, register
 from .rules import is_array, operand, wrap_dim
 
 _INDEX_DTYPES = "tensors used as indices must be long, int, byte or bool tensors"
+_INT_OR_NONE = (int, type(None))
+_ALL = slice(None)
 
 
 # -- x[index]: PyTorch's reading of an index ------------------------------------------------------
@@ -87,6 +90,19 @@ def _index_int(v) -> int:
 def convert_index(index, x) -> tuple[tuple, bool, tuple | None]:
     """``x[index]`` for a backend array ``x`` as (basic index, whether the basic index is
     trivial, advanced index of the basic view or None); see NOTE [ Advanced indexing ]."""
+    t = type(index)
+    if t is int and x.ndim and -x.shape[0] <= index < x.shape[0]:  # fast paths: ``x[0]``,
+        return (index,), False, None
+    if t is slice and index.step is None and type(index.start) in _INT_OR_NONE and \
+            type(index.stop) in _INT_OR_NONE and x.ndim:  # ``x[1:3]``,
+        return (index,), index == _ALL, None
+    if t is Tensor and x.ndim:  # ``x[idx]``, ``x[mask]``
+        a = index._data
+        if a.dtype == np.int64 or a.dtype == np.int32:
+            if a.ndim:
+                return (), True, (a,)
+        elif a.dtype == np.bool_ and 0 < a.ndim <= x.ndim and a.shape == x.shape[:a.ndim]:
+            return (), True, (a,)
     items = [_index_item(it) for it in _as_items(index)]
     shape, nd = x.shape, x.ndim
     used = sum(it.ndim if is_array(it) and it.dtype == np.bool_ else 1 for it in items
@@ -94,7 +110,7 @@ def convert_index(index, x) -> tuple[tuple, bool, tuple | None]:
     if used > nd:
         raise IndexError(f"too many indices for tensor of dimension {nd}")
     basic, adv, vshape, masks = [], [], [], []
-    trivial, sd = True, 0  # sd: the dim of x the next item indexes
+    trivial, has_adv, sd = True, False, 0  # sd: the dim of x the next item indexes
     for it in items:
         if it is None or isinstance(it, bool):
             basic.append(None)
@@ -102,6 +118,7 @@ def convert_index(index, x) -> tuple[tuple, bool, tuple | None]:
             adv.append(None if it is None else np.zeros(int(it), np.int64))
             vshape.append(1)
             trivial = False
+            has_adv = has_adv or it is not None
         elif it is Ellipsis:
             k = nd - used
             basic.append(Ellipsis)
@@ -111,7 +128,7 @@ def convert_index(index, x) -> tuple[tuple, bool, tuple | None]:
         elif isinstance(it, int):
             n = shape[sd]
             if not -n <= it < n:
-                raise IndexError(f"index {it} is out of bounds for dimension {len(adv)} with "
+                raise IndexError(f"index {it} is out of bounds for dimension {len(vshape)} with "
                                  f"size {n}")
             basic.append(it)
             sd += 1
@@ -122,19 +139,17 @@ def convert_index(index, x) -> tuple[tuple, bool, tuple | None]:
             vshape.append(len(range(*it.indices(shape[sd]))))
             sd += 1
             trivial = trivial and it == slice(None)
-        elif it.dtype == np.bool_:
-            k = it.ndim
-            masks.append((it, len(adv)))
+        else:
+            # a bool mask stays one item over its dims: NumPy reads it as PyTorch does
+            k = it.ndim if it.dtype == np.bool_ else 1
+            if it.dtype == np.bool_:
+                masks.append((it, len(vshape)))
             basic += [slice(None)] * k
-            adv += list(it.nonzero())
+            adv.append(it)
             vshape += shape[sd:sd + k]
             sd += k
-        else:
-            basic.append(slice(None))
-            adv.append(it)
-            vshape.append(shape[sd])
-            sd += 1
-    if not any(a is not None for a in adv):
+            has_adv = True
+    if not has_adv:
         return tuple(basic), trivial, None
     vshape += shape[sd:]
     for m, d in masks:
@@ -143,42 +158,42 @@ def convert_index(index, x) -> tuple[tuple, bool, tuple | None]:
                 raise IndexError(
                     f"The shape of the mask {list(m.shape)} at index {j} does not match the "
                     f"shape of the indexed tensor {vshape} at index {d + j}")
-    _check_adv(adv, vshape)
     while adv[-1] is None:
         adv.pop()
-    xp = _xp(x)
+    xp = _BY_ARRAY_TYPE[type(x)].xp
     return tuple(basic), trivial, tuple(
         slice(None) if a is None else a if type(a) is type(x) else xp.asarray(a) for a in adv)
 
 
-def _xp(a):
-    from ..backends import _BY_ARRAY_TYPE
-    return _BY_ARRAY_TYPE[type(a)].xp
-
-
-def _check_adv(adv, vshape):
-    arrays = [(a, vshape[d]) for d, a in enumerate(adv) if a is not None]
-    for k, (a, n) in enumerate(arrays):
-        if a.size and (a.max() >= n or a.min() < -n):
-            bad = int(a.max()) if a.max() >= n else int(a.min())
-            raise IndexError(f"index {bad} is out of bounds for dimension {k} with size {n}")
-    try:
-        np.broadcast_shapes(*(a.shape for a, _ in arrays))
-    except ValueError:
-        raise IndexError(
-            "shape mismatch: indexing tensors could not be broadcast together with shapes " +
-            ", ".join(str(list(a.shape)) for a, _ in arrays)) from None
-
-
-def _reword(e: IndexError) -> IndexError:
-    return IndexError(str(e).replace("axis", "dimension"))
+def _index_error(e: IndexError, shape, index) -> IndexError:
+    """PyTorch's message for a failed advanced index, worked out only on failure: an index
+    out of bounds names its position among the index tensors, a broadcast failure lists the
+    index shapes."""
+    if not all(is_array(a) or a == slice(None) for a in index):
+        return IndexError(str(e).replace("axis", "dimension"))
+    d, k, shapes = 0, 0, []
+    for a in index:
+        if not is_array(a):
+            d += 1
+        elif a.dtype == np.bool_:
+            d, k = d + a.ndim, k + a.ndim
+            shapes += [[int(a.sum())]] * a.ndim
+        else:
+            n = shape[d]
+            if a.size and (a.max() >= n or a.min() < -n):
+                bad = int(a.max()) if a.max() >= n else int(a.min())
+                return IndexError(f"index {bad} is out of bounds for dimension {k} with size {n}")
+            d, k = d + 1, k + 1
+            shapes.append(list(a.shape))
+    return IndexError("shape mismatch: indexing tensors could not be broadcast together with "
+                      f"shapes {', '.join(map(str, shapes))}")
 
 
 def _index(xp, x, index):
     try:
         return x[index]
     except IndexError as e:
-        raise _reword(e) from None
+        raise _index_error(e, x.shape, index) from None
 
 
 def _index_vjp(c, g):
@@ -202,7 +217,7 @@ def _index_put_into(xp, y, values, index, accumulate):
         else:
             y[index] = v
     except IndexError as e:
-        raise _reword(e) from None
+        raise _index_error(e, y.shape, index) from None
     except ValueError:
         raise RuntimeError(
             f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
@@ -648,7 +663,7 @@ def _index_fill_vjp(c, g):
     gv = None
     if c.needs_input_grad[2]:
         index = c.inputs[1]
-        unique = _make(_xp(index._data).unique(index._data.reshape(-1)))
+        unique = _make(_BY_ARRAY_TYPE[type(index._data)].xp.unique(index._data.reshape(-1)))
         gv = INDEX_SELECT(g, unique, dim=c.params["dim"]).sum()
     return _fill0(g, c) if c.needs_input_grad[0] else None, None, gv
 
