@@ -191,6 +191,20 @@ def test_warnings():
         x[ember.tensor([1, 0, 1, 1], dtype=ember.uint8)]
 
 
+def test_warnings_once_per_process():
+    from ember._api import indexing
+    indexing._WARNED.clear()
+    x, i = ember.ones(3, 2), ember.tensor([[0, 1]])
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            x.scatter(0, i, ember.ones(1, 2), reduce="add")
+            x.index_reduce(0, ember.tensor([0]), ember.ones(1, 2), "prod")
+            x.scatter(0, i, 2.0, reduce="add")  # a number: no warning
+        assert len(w) == (2 if _ == 0 else 0)
+        assert all(r.filename == __file__ for r in w)
+
+
 def test_views_and_copies():
     for m in MODULES.values():
         x = _x(m)
@@ -227,6 +241,7 @@ def test_grad_fn_names(name):
 
 # -- gradients PyTorch gets through other paths ---------------------------------------------------
 
+@pytest.mark.filterwarnings("ignore:The reduce argument")
 def test_scatter_with_reduce_has_no_derivative():
     for m in MODULES.values():
         x = m.ones(3, 4, requires_grad=True)
@@ -261,7 +276,8 @@ def test_searchsorted_many_rows_matches_pytorch():
     seq = np.sort(rng.integers(-20, 20, (7, 3, 33)), axis=-1).astype(np.float32)
     vals = rng.integers(-22, 22, (7, 3, 50)).astype(np.float32)
     for right in (False, True):
-        ref, ours = _both(lambda m: m.searchsorted(m.tensor(seq), m.tensor(vals), right=right))
+        ref, ours = _both(lambda m, right=right: m.searchsorted(m.tensor(seq), m.tensor(vals),
+                                                                right=right))
         _same(ref, ours)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from .. import _dtype
 from .._functional import _export
 from .._ops import REGISTRY as R
@@ -9,6 +11,15 @@ from .._ops.index_ops import convert_index
 from .._ops.registry import apply, apply_inplace
 from .._ops.rules import broadcast_shapes, wrap_dim
 from .._tensor import Tensor
+
+_WARNED: set = set()
+
+
+def _warn_once(msg: str) -> None:
+    """A warning PyTorch gives once per process (``TORCH_WARN_ONCE``)."""
+    if msg not in _WARNED:
+        _WARNED.add(msg)
+        warnings.warn(msg, UserWarning, stacklevel=4)  # the caller of a public function
 
 
 def _in_place(name, op_name, params_of):
@@ -34,6 +45,10 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
 
 def _scatter_args(dim, index, src=None, *, value=None, reduce=None):
     s = src if src is not None else value
+    if reduce is not None and isinstance(s, Tensor):
+        _warn_once("The reduce argument of torch.scatter with Tensor src is deprecated and will "
+                   "be removed in a future PyTorch release. Use torch.scatter_reduce instead for "
+                   "more reduction options.")
     return (index, s), ({"dim": dim} if reduce is None else {"dim": dim, "reduce": reduce})
 
 
@@ -103,8 +118,13 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
                  include_self: bool = True) -> Tensor:
     """Reduce slice ``source[i]`` into slice ``index[i]`` along ``dim`` with ``reduce`` ('prod',
     'mean', 'amax', 'amin'), counting ``input``'s values unless ``include_self=False``."""
-    return apply(R["index_reduce"], (input, index, source),
-                 {"dim": dim, "reduce": reduce, "include_self": include_self})
+    tensors, params = _index_reduce_args(dim, index, source, reduce, include_self=include_self)
+    return apply(R["index_reduce"], (input, *tensors), params)
+
+
+def _index_reduce_args(dim, index, source, reduce, *, include_self=True):
+    _warn_once("index_reduce() is in beta and the API may change at any time.")
+    return _reduce_args(dim, index, source, reduce, include_self=include_self)
 
 
 index_add_ = _in_place("index_add_", "index_add", _index_add_args)
@@ -112,7 +132,7 @@ index_copy_ = _in_place("index_copy_", "index_copy",
                         lambda dim, index, source: ((index, source), {"dim": dim}))
 index_fill_ = _in_place("index_fill_", "index_fill",
                         lambda dim, index, value: ((index, value), {"dim": dim}))
-index_reduce_ = _in_place("index_reduce_", "index_reduce", _reduce_args)
+index_reduce_ = _in_place("index_reduce_", "index_reduce", _index_reduce_args)
 
 
 # -- index_put (``x[indices] = values``) and setitem's value rules --------------------------------

@@ -265,6 +265,8 @@ add("index_fill", samples=_index_dim_samples(_fill_value), dtypes=ALL_REAL,
         ErrorCase((_ones(3, 4), 0, _i(0), _ones(1)), match="0-dimensional"),
         ErrorCase((_ones(3, 4), 1, _i(4), 1.0), match="out of bounds"),
         ErrorCase((_ones(3, 4), 0, A(np.array([0], np.int32)), 1.0), match="int64")))
+add("index_fill_negative", fn=lambda m, *a: m.index_fill(*a), samples=lambda d, r: [
+    Sample((A(arr(r, (4, 3), d)), 1, _i(-1, 0), 2))], dtypes=INTS[1:] + FLOATS)
 add("index_fill_tensor", fn=lambda m, *a: m.index_fill(*a),
     samples=_index_dim_samples(lambda d, r: (A(arr(r, (), d)),)), dtypes=FLOATS)
 
