@@ -213,7 +213,7 @@ def _index_put_into(xp, y, values, index, accumulate):
     v = operand(xp, values, _dtype.FROM_NP[y.dtype]) if not is_array(values) else values
     try:
         if accumulate:
-            xp.add.at(y, index, xp.broadcast_to(v.astype(y.dtype, copy=False), y[index].shape))
+            xp.add.at(y, index, v.astype(y.dtype, copy=False))
         else:
             y[index] = v
     except IndexError as e:
@@ -341,15 +341,18 @@ def _check_gather(name, x, index, dim, src=None):
             f"{'input' if name == 'gather' else 'self'} tensor")
     d = wrap_dim(dim, x.ndim, name)
     size = x.shape[d] if x.ndim else 1
-    for k in range(index.ndim):
-        if k != d and index.shape[k] > x.shape[k]:
-            raise RuntimeError(
-                f"Size does not match at dimension {k} expected index {list(index.shape)} to be "
-                f"smaller than self {list(x.shape)} apart from dimension {d}")
-        if is_array(src) and src.ndim == index.ndim and index.shape[k] > src.shape[k]:
-            raise RuntimeError(
-                f"Size does not match at dimension {k} expected index {list(index.shape)} to be "
-                f"smaller than src {list(src.shape)}")
+    if is_array(src) and src.ndim != index.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    big_x = any(k != d and index.shape[k] > x.shape[k] for k in range(index.ndim))
+    big_src = is_array(src) and any(i > n for i, n in zip(index.shape, src.shape))
+    what = f"expected index {list(index.shape)} to be no larger than self {list(x.shape)} apart " \
+           f"from dimension {d}"
+    if name == "gather" and big_x:
+        bad = next(k for k in range(index.ndim) if k != d and index.shape[k] > x.shape[k])
+        raise RuntimeError(f"Size does not match at dimension {bad} {what}")
+    if big_x or big_src:
+        raise RuntimeError(f"E{what[1:]} and to be no larger size than src {list(src.shape)}"
+                           if is_array(src) else f"E{what[1:]}")
     if index.size and (index.max() >= size or index.min() < 0):
         bad = int(index.max()) if index.max() >= size else int(index.min())
         raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
