@@ -10,6 +10,7 @@ import warnings
 
 from . import _creation, _dtype, autograd
 from . import _functional as F
+from ._api.indexing import put_values_check
 from ._device import device as _device_cls
 from ._ops import REGISTRY as R
 from ._ops.index_ops import convert_index
@@ -17,6 +18,7 @@ from ._ops.registry import apply, apply_inplace
 from ._tensor import Tensor, _make, contiguous_format
 from .autograd.engine import run_backward
 from .autograd.grad_mode import STATE as _GRAD
+from .autograd.graph import type_string
 from .backends import of_array
 
 _NO_PARAMS: dict = {}
@@ -92,20 +94,38 @@ _GETITEM, _INDEX, _INDEX_PUT = R["getitem"], R["index"], R["index_put"]
 
 
 def _getitem(self, index):
-    idx, basic = convert_index(index)
-    return apply(_GETITEM if basic else _INDEX, (self,), {"index": idx})
+    """``self[index]``: a view for basic indices, a copy for advanced ones, read as PyTorch
+    does (NOTE [ Advanced indexing ])."""
+    basic, trivial, adv = convert_index(index, self._data)
+    if adv is None:
+        return apply(_GETITEM, (self,), {"index": basic})
+    src = self if trivial else apply(_GETITEM, (self,), {"index": basic})
+    return apply(_INDEX, (src,), {"index": adv})
 
 
 def _setitem(self, index, value):
-    idx, basic = convert_index(index)
-    if isinstance(value, Tensor) and value.device != self.device:
-        value = value.to(self.device)
-    if basic and _GRAD.grad_enabled and (
-            self._requires_grad or isinstance(value, Tensor) and value._requires_grad):
-        # as PyTorch: a copy into the view, so autograd sees an in-place op on a view
-        apply(_GETITEM, (self,), {"index": idx}).copy_(value)
-    else:
-        apply_inplace(_INDEX_PUT, self, (value,), {"index": idx})
+    """``self[index] = value``: a copy into the view of a basic index, ``index_put_`` on it for
+    an advanced one (whose tensor values must have self's dtype, as in PyTorch)."""
+    if index is False:
+        return  # PyTorch writes nothing, checking nothing
+    if isinstance(value, Tensor):
+        if value.device != self.device:
+            value = value.to(self.device)
+    elif isinstance(value, (list, tuple)):
+        raise TypeError(f"can't assign a {type(value).__name__} to a {type_string(self)}")
+    basic, trivial, adv = convert_index(index, self._data)
+    if adv is None:
+        if _GRAD.grad_enabled and (
+                self._requires_grad or isinstance(value, Tensor) and value._requires_grad):
+            # as PyTorch: a copy into the view, so autograd sees an in-place op on a view
+            apply(_GETITEM, (self,), {"index": basic}).copy_(value)
+        else:
+            apply_inplace(_INDEX_PUT, self, (value,), {"index": basic})
+        return
+    if isinstance(value, Tensor):
+        put_values_check(self, value)
+    dst = self if trivial else apply(_GETITEM, (self,), {"index": basic})
+    apply_inplace(_INDEX_PUT, dst, (value,), {"index": adv})
 
 
 Tensor.__getitem__ = _getitem
