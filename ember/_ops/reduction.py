@@ -102,11 +102,31 @@ def _by_dim(name):
     return lambda node: f"{name}Backward{0 if node.params.get('dim') is None else 1}"
 
 
-register("sum", _reduction("sum", "sum", "int64"), vjp=_sum_vjp, backward_name=_by_dim("Sum"))
+SUM = register("sum", _reduction("sum", "sum", "int64"), vjp=_sum_vjp,
+               backward_name=_by_dim("Sum"))
 PROD = register("prod", _reduction("prod", "prod", "int64"), save=(0, "out"), vjp=_prod_vjp,
                 backward_name=_by_dim("Prod"))
 register("mean", _reduction("mean", "mean", "float"), vjp=_mean_vjp,
          backward_name=_by_dim("Mean"))
+
+
+def _nansum(xp, x, dim=None, keepdim=False, dtype=None):
+    if x.dtype.kind == "c":
+        raise RuntimeError("nansum on CPU does not support complex inputs")
+    if _dtype.FROM_NP[x.dtype].category == 2:
+        x = xp.where(xp.isnan(x), x.dtype.type(0), x)
+    return SUM.impl(xp, x, dim, keepdim, dtype)
+
+
+def _nansum_vjp(c, g):
+    # as PyTorch: the gradient times a mask, so that an inf gradient gives NaN at NaNs
+    (x,) = c.inputs
+    p = c.params
+    g = expand_back(g, x.shape, dims(p.get("dim"), x.ndim), p.get("keepdim", False))
+    return (g * x.isnan().logical_not(),)
+
+
+register("nansum", _nansum, save=(0,), vjp=_nansum_vjp)
 
 
 def _nonempty(name, x, ax):
