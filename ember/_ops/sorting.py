@@ -488,7 +488,7 @@ def _histogram(xp, x, bins, weight=None, range=None, density=False):  # noqa: A0
             raise RuntimeError(
                 f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
         lo, hi = (float(v) for v in range) if range is not None else (
-            (float(x.min()), float(x.max())) if x.size else (0.0, 0.0))
+            (float(x.min()), float(x.max())) if x.size else (0.0, 1.0))
         if not (np.isfinite(lo) and np.isfinite(hi)):
             raise RuntimeError(f"torch.histogramdd: dimension 0's range [{_g(lo)}, {_g(hi)}] "
                                "is not finite")

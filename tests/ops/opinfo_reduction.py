@@ -347,7 +347,7 @@ def _bincount_samples(dtype, rng):
 add("bincount", samples=_bincount_samples, dtypes=INTS, grad=False, errors=(
     ErrorCase((A(np.ones((2, 2), np.int64)),), match="1-d non-negative"),
     ErrorCase((A(np.array([-1, 2])),), match="1-d non-negative"),
-    ErrorCase((A(np.array([1.0, 2.0])),), match="not implemented for 'Float'"),
+    ErrorCase((A(np.array([1.0, 2.0])),), match="not implemented for 'Double'"),
     ErrorCase((A(np.array([1, 2])),), {"minlength": -1}, match="minlength"),
     ErrorCase((A(np.array([1, 2])), A(np.ones(3, F32))), match="same length")))
 
