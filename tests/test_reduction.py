@@ -137,3 +137,17 @@ def test_cumprod_double_backward_with_zeros():
         out.append((g, gg))
     _eq(out[1][0], out[0][0])
     _eq(out[1][1], out[0][1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(4096, 17), (512, 2, 64), (65536, 2)])
+def test_amax_amin_narrow_last_axis(dtype, shape):
+    """The pairwise fold over a narrow last axis (NOTE [ Max over a narrow last axis ]) gives
+    PyTorch's values, NaN and infinities included."""
+    a = np.random.default_rng(4).standard_normal(shape).astype(dtype)
+    a.reshape(-1, shape[-1])[[3, 10, 11], [1, 0, -1]] = [np.nan, np.inf, -np.inf]
+    t, e = torch.from_numpy(a), ember.from_numpy(a)
+    for name in ("amax", "amin"):
+        for kd in (False, True):
+            _eq(getattr(ember, name)(e, -1, kd), getattr(torch, name)(t, -1, kd))
+    _eq(ember.max(e, -1).values, torch.max(t, -1).values)
