@@ -102,11 +102,31 @@ def _by_dim(name):
     return lambda node: f"{name}Backward{0 if node.params.get('dim') is None else 1}"
 
 
-register("sum", _reduction("sum", "sum", "int64"), vjp=_sum_vjp, backward_name=_by_dim("Sum"))
+SUM = register("sum", _reduction("sum", "sum", "int64"), vjp=_sum_vjp,
+               backward_name=_by_dim("Sum"))
 PROD = register("prod", _reduction("prod", "prod", "int64"), save=(0, "out"), vjp=_prod_vjp,
                 backward_name=_by_dim("Prod"))
 register("mean", _reduction("mean", "mean", "float"), vjp=_mean_vjp,
          backward_name=_by_dim("Mean"))
+
+
+def _nansum(xp, x, dim=None, keepdim=False, dtype=None):
+    if x.dtype.kind == "c":
+        raise RuntimeError("nansum on CPU does not support complex inputs")
+    if _dtype.FROM_NP[x.dtype].category == 2:
+        x = xp.where(xp.isnan(x), x.dtype.type(0), x)
+    return SUM.impl(xp, x, dim, keepdim, dtype)
+
+
+def _nansum_vjp(c, g):
+    # as PyTorch: the gradient times a mask, so that an inf gradient gives NaN at NaNs
+    (x,) = c.inputs
+    p = c.params
+    g = expand_back(g, x.shape, dims(p.get("dim"), x.ndim), p.get("keepdim", False))
+    return (g * x.isnan().logical_not(),)
+
+
+register("nansum", _nansum, save=(0,), vjp=_nansum_vjp)
 
 
 def _nonempty(name, x, ax):
@@ -119,12 +139,41 @@ def _nonempty(name, x, ax):
             f"{name}(): Expected reduction dim {ax[0]} to have non-zero size.")
 
 
+# NOTE [ Max over a narrow last axis ]
+# NumPy reduces the last axis of a C-contiguous float array one row at a time, with a NaN-aware
+# loop that is slow on short rows: amax over (65536, 64) float32 takes ~25 ms where PyTorch
+# takes ~0.7 ms. Folding adjacent pairs with the elementwise ufunc (``maximum(y[:, 0::2],
+# y[:, 1::2])``, log2(width) times) runs as long strided loops instead and is 2-5x faster for
+# widths up to 64 (measured interleaved with PyTorch); it is exact, NaN propagates through
+# maximum/minimum. Wider rows are faster with NumPy's own reduction, so they keep it.
+
+_FOLD_KINDS = frozenset(np.dtype(t) for t in (np.float32, np.float64))
+
+
+def _fold_last(x, ufunc):
+    """``ufunc``-reduce the last axis of a C-contiguous array by folding adjacent pairs."""
+    y = x.reshape(-1, x.shape[-1])
+    while y.shape[1] > 1:
+        m = y.shape[1]
+        z = ufunc(y[:, 0:m - 1:2], y[:, 1:m:2])
+        if m % 2:
+            ufunc(z[:, 0], y[:, m - 1], out=z[:, 0])
+        y = z
+    return y[:, 0].reshape(x.shape[:-1])
+
+
 def _minmax(name, fn):
+    ufunc = np.maximum if fn == "amax" else np.minimum
+
     def impl(xp, x, dim=None, keepdim=False):
         ax = dims(dim, x.ndim, name)
         _nonempty(name, x, ax)
         if x.dtype.kind == "c":
             raise RuntimeError(f"{name}(): does not support complex input")
+        if xp is np and ax == (x.ndim - 1,) and 2 <= x.shape[-1] <= 64 and \
+                x.size >= cpu.BLAS_MIN and x.dtype in _FOLD_KINDS and x.flags.c_contiguous:
+            r = _fold_last(x, ufunc)
+            return r[..., None] if keepdim else r
         return getattr(xp, fn)(x, axis=ax, keepdims=keepdim)  # NaN propagates, as in torch
     return impl
 
