@@ -220,6 +220,7 @@ _export(pow_)
 def where(condition: Tensor, input=None, other=None) -> Tensor:
     """``input`` where ``condition`` else ``other`` (either may be a number)."""
     if input is None and other is None:
+        from ._api.indexing import nonzero  # (the indexing area imports this module)
         return nonzero(condition, as_tuple=True)
     return apply(R["where"], (condition, input, other), {})
 
@@ -557,62 +558,6 @@ for _f in (reshape, flatten, unflatten, squeeze, unsqueeze, broadcast_to, permut
 _export(transpose, "swapaxes", "swapdims")
 _export(movedim, "moveaxis")
 _export(cat, "concat", "concatenate")
-
-
-# -- indexing -------------------------------------------------------------------------------------
-
-def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    """``out[i][j] = input[index[i][j]][j]`` for dim 0 (and likewise for other dims)."""
-    return apply(R["gather"], (input, index), {"dim": dim})
-
-
-def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
-            reduce=None) -> Tensor:
-    """Out-of-place ``scatter_``: write ``src`` (or ``value``) at ``index`` along ``dim``."""
-    s = src if src is not None else value
-    params = {"dim": dim} if reduce is None else {"dim": dim, "reduce": reduce}
-    return apply(R["scatter"], (input, index, s), params)
-
-
-def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """Out-of-place ``scatter_add_``: add ``src`` at ``index`` along ``dim``."""
-    return apply(R["scatter_add"], (input, index, src), {"dim": dim})
-
-
-def take(input: Tensor, index: Tensor) -> Tensor:
-    """Elements of the flattened input at ``index``."""
-    return apply(R["take"], (input, index), {})
-
-
-def nonzero(input: Tensor, *, as_tuple: bool = False):
-    """Indices of nonzero elements: an (n, ndim) tensor, or a tuple of 1-D index tensors."""
-    from ._tensor import _make
-    a = input._data
-    if as_tuple:
-        if a.ndim == 0:
-            return (_make((a != 0).reshape(1).nonzero()[0]),)
-        return tuple(_make(i.astype("int64")) for i in a.nonzero())
-    from .backends import of_array
-    xp = of_array(a).xp
-    return _make(xp.argwhere(a).astype("int64"))
-
-
-for _f in (gather, scatter, scatter_add, take, nonzero):
-    _export(_f)
-
-
-def scatter_(input, dim, index, src=None, *, value=None, reduce=None):
-    s = src if src is not None else value
-    params = {"dim": dim} if reduce is None else {"dim": dim, "reduce": reduce}
-    return apply_inplace(R["scatter"], input, (index, s), params)
-
-
-def scatter_add_(input, dim, index, src):
-    return apply_inplace(R["scatter_add"], input, (index, src), {"dim": dim})
-
-
-_export(scatter_)
-_export(scatter_add_)
 
 
 # -- products -------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import warnings
-from collections import namedtuple
 
 from .. import _creation, _dtype
 from .. import _functional as F
@@ -18,13 +17,13 @@ from .._ops import REGISTRY as R
 from .._ops.registry import apply, apply_inplace
 from .._ops.rules import wrap_dim
 from .._tensor import Tensor
+from ..return_types import structseq
 
 
 def _return_type(name, fields):
-    """A named tuple printed as PyTorch's ``torch.return_types.<name>``."""
-    t = namedtuple(name, fields)
-    t.__module__ = "ember.return_types"
-    return t
+    """A builder of the return type ``ember.return_types.<name>`` from its fields."""
+    cls = structseq(name, tuple(fields))
+    return lambda *values: cls(values)
 
 
 sort_t = _return_type("sort", ["values", "indices"])
