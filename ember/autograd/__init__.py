@@ -10,13 +10,7 @@ from .. import _ops  # noqa: F401 - the registry first: it imports autograd's gr
 from .._tensor import Tensor, _make
 from ..backends import of_array
 from . import functional, grad_mode, graph  # noqa: F401
-from .anomaly_mode import (
-    detect_anomaly,
-    is_anomaly_check_nan_enabled,
-    is_anomaly_enabled,
-    set_anomaly_enabled,
-    set_detect_anomaly,
-)
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -32,8 +26,7 @@ from .gradcheck import gradcheck, gradgradcheck
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "detect_anomaly",
-           "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
-           "set_anomaly_enabled", "functional", "graph"]
+           "set_detect_anomaly", "functional", "graph"]
 
 
 def _is_checkpoint_valid() -> bool:

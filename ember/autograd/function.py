@@ -80,6 +80,9 @@ class BackwardCFunction(FunctionCtx, Node):
 
     def release(self) -> None:
         if self._saved:
+            for s in self._saved:
+                if s is not None:
+                    s.free()
             self._saved, self._freed = None, True
 
 

@@ -89,7 +89,8 @@ class SavedTensor:
         if disabled is not None:
             raise RuntimeError(disabled)
         version = self.vc.value
-        packed = pack_hook(t)
+        with grad_mode.no_grad():  # as in PyTorch: what the hook computes is not recorded
+            packed = pack_hook(t)
         if self.vc.value != version:
             raise RuntimeError(
                 "A saved tensor pack hook is modifying its input in place. Tensors provided as "
@@ -105,8 +106,19 @@ class SavedTensor:
         self.hooked = (unpack_hook, packed, fn, t._requires_grad, leaf)
         self.tensor = self.data = None
 
+    def free(self) -> None:
+        """Drop the saved value (after backward without ``retain_graph``)."""
+        self.tensor = self.data = self.hooked = self.vc = None
+
     def register_hooks(self, pack_hook, unpack_hook) -> None:
         """Pack this saved tensor now with ``pack_hook``; ``unpack_hook`` gives it back."""
+        if self.vc is None:
+            raise RuntimeError(
+                "Calling register_hooks on a saved tensor after it has been freed. Saved "
+                "intermediate values of the graph are freed when you call .backward() or "
+                "autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                "graph a second time or if you need to access saved variables after calling "
+                "backward.")
         if self.hooked is not None:
             raise RuntimeError(
                 "Calling register_hooks on a saved tensor whose hooks have already been set. "
@@ -391,13 +403,18 @@ class OpNode(Node):
 
     def release(self) -> None:
         # only a node that saved tensors raises on a second backward, as in PyTorch
-        if self.saved_out is not None:
-            self.saved, self.saved_out, self.freed = (), None, True
-            return
+        out = self.saved_out
+        freed = out is not None
+        if freed:
+            for s in out if type(out) is tuple else (out,):
+                if s is not None:
+                    s.free()
         for s in self.saved:
             if type(s) is SavedTensor:
-                self.saved, self.freed = (), True
-                return
+                s.free()
+                freed = True
+        if freed:
+            self.saved, self.saved_out, self.freed = (), None, True
 
 
 class AccumulateGrad(Node):
