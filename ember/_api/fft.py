@@ -325,22 +325,20 @@ def _roll(input: Tensor, dims, shifts) -> Tensor:
 
 
 def _shift_dims(x: Tensor, dim) -> list:
-    if dim is None:
-        return list(range(x.ndim))
-    return [_wrap(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)]
+    dims = list(range(x.ndim)) if dim is None else [
+        _wrap(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)]
+    if not dims:
+        raise RuntimeError("`shifts` required")  # PyTorch's roll with no dims
+    return dims
 
 
 def fftshift(input: Tensor, dim=None) -> Tensor:
     """Move the zero frequency to the centre: ``ember.fft.fftshift(ember.fft.fftfreq(4))``."""
     dims = _shift_dims(input, dim)
-    if not dims and input.ndim == 0:
-        raise RuntimeError("`shifts` required")
     return _roll(input, dims, [input.shape[d] // 2 for d in dims])
 
 
 def ifftshift(input: Tensor, dim=None) -> Tensor:
     """The inverse of ``fftshift``."""
     dims = _shift_dims(input, dim)
-    if not dims and input.ndim == 0:
-        raise RuntimeError("`shifts` required")
     return _roll(input, dims, [(input.shape[d] + 1) // 2 for d in dims])
