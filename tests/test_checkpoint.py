@@ -177,3 +177,31 @@ def test_no_grad_runs_the_function_plainly():
         out = ember.utils.checkpoint.checkpoint(lambda x: x * 2, leaves(ember)[0],
                                                 use_reentrant=False)
     assert out.grad_fn is None
+
+
+def test_nested_checkpoints_and_custom_functions_inside():
+    def f(m):
+        class Cube(m.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 3 * g * x * x
+
+        ck = m.utils.checkpoint.checkpoint
+
+        def inner(t):
+            return Cube.apply(t.sin()) * t
+
+        def outer(t, w):
+            return ck(inner, t * w, use_reentrant=False).exp() * w
+
+        a, b = leaves(m)
+        out = ck(outer, a, b, use_reentrant=False)
+        out.sum().backward()
+        return out, a.grad, b.grad
+    same(f)
