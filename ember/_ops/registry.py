@@ -27,6 +27,8 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _make
+from ..autograd.anomaly_mode import ANOMALY as _ANOMALY
+from ..autograd.anomaly_mode import store_stack
 from ..autograd.grad_mode import STATE as _GRAD
 from ..autograd.graph import (
     CopySlices,
@@ -219,6 +221,8 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
     if op.save_out:
         node.saved_out = (SavedTensor(outs[0], True, op.name) if op.nout == 1 else
                           tuple(SavedTensor(o, True, op.name) for o in outs))
+    if _ANOMALY.enabled:
+        store_stack(node)
     return node
 
 

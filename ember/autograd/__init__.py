@@ -9,7 +9,8 @@ from __future__ import annotations
 from .. import _ops  # noqa: F401 - the registry first: it imports autograd's graph
 from .._tensor import Tensor, _make
 from ..backends import of_array
-from . import graph  # noqa: F401
+from . import functional, grad_mode, graph  # noqa: F401
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -24,7 +25,14 @@ from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled", "gradcheck", "gradgradcheck"]
+           "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "detect_anomaly",
+           "set_detect_anomaly", "functional", "graph"]
+
+
+def _is_checkpoint_valid() -> bool:
+    """False while a backward that was given ``inputs`` (or ``autograd.grad``) runs: the
+    reentrant checkpoint cannot work then (``torch.autograd._is_checkpoint_valid``)."""
+    return grad_mode.STATE.checkpoint_valid
 
 
 def _tensors(x) -> tuple:

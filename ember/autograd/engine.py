@@ -15,6 +15,9 @@ accumulate as usual and non-leaf inputs get ``.grad`` through retain_grad, as in
 Before an input gradient is passed on it is reduced to the input's shape (broadcasting) and
 cast to its dtype: generic rules, so VJPs may return gradients of the output's shape. VJPs run
 under no-grad unless ``create_graph`` asks for a differentiable backward.
+
+In anomaly mode (NOTE [ Anomaly mode ]) each node runs through ``_apply_checked`` and an error
+warns with the failing node's forward traceback before it propagates.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from .._dtype import FROM_NP
 from .._ops import registry as _registry
 from .._tensor import Tensor
 from . import grad_mode
+from .anomaly_mode import ANOMALY, check_nan, warn_forward_stack
 from .graph import AccumulateGrad, GraphRoot, type_string
 
 
@@ -159,8 +163,11 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
     buffers = {root: []}
     ready = [(0, 0, root)]
     order = 0
-    prev_mode = grad_mode.STATE.grad_enabled
-    grad_mode.STATE.grad_enabled = create_graph
+    state = grad_mode.STATE
+    prev_mode, prev_valid = state.grad_enabled, state.checkpoint_valid
+    state.grad_enabled = create_graph
+    state.checkpoint_valid = inputs is None
+    node = None
     try:
         while ready:
             node = heapq.heappop(ready)[2]
@@ -180,7 +187,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     r = hook(tuple(gs))
                     if r is not None:
                         gs = _run_node_hook(hook, tuple(gs), r)
-            outs = node.apply(gs)
+            outs = _apply_checked(node, gs) if ANOMALY.enabled else node.apply(gs)
             edges = node.edges
             if len(outs) != len(edges):
                 raise RuntimeError(
@@ -218,6 +225,28 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             # drop the engine's own references, so that a leaf may take a gradient nobody else
             # holds as its .grad without a copy (AccumulateGrad counts references)
             outs = g = gs = None
+    except Exception as e:
+        if ANOMALY.enabled and node is not None and not getattr(e, "_anomaly_reported", False):
+            warn_forward_stack(node)
+            try:
+                e._anomaly_reported = True  # once, not again by an enclosing backward
+            except AttributeError:
+                pass
+        raise
     finally:
-        grad_mode.STATE.grad_enabled = prev_mode
+        state.grad_enabled, state.checkpoint_valid = prev_mode, prev_valid
     return captured
+
+
+def _apply_checked(node, gs):
+    """``node.apply`` in anomaly mode: nodes made meanwhile (double backward) record ``node``
+    as their parent, and NaN results raise."""
+    prev = ANOMALY.parent
+    ANOMALY.parent = node
+    try:
+        outs = node.apply(gs)
+    finally:
+        ANOMALY.parent = prev
+    if ANOMALY.check_nan and type(node) is not GraphRoot:
+        check_nan(node, outs)
+    return outs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from . import grad_mode
+from .anomaly_mode import ANOMALY, store_stack
 from .graph import _FREED, Node, SavedTensor, grad_edge, set_history
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -79,6 +80,9 @@ class BackwardCFunction(FunctionCtx, Node):
 
     def release(self) -> None:
         if self._saved:
+            for s in self._saved:
+                if s is not None:
+                    s.free()
             self._saved, self._freed = None, True
 
 
@@ -144,6 +148,8 @@ class Function:
             if ctx._to_save is not None:
                 ctx._saved = tuple(_save(ctx, i, t) for i, t in enumerate(ctx._to_save))
                 ctx._to_save = None
+            if ANOMALY.enabled:
+                store_stack(ctx)
         return outs[0] if single else outs
 
 

@@ -15,6 +15,12 @@ class _State(threading.local):
     # class attributes: every thread starts with grad enabled, as in PyTorch
     grad_enabled = True
     inference = False
+    # saved-tensor hooks (graph.saved_tensors_hooks): a tuple of (pack, unpack) pairs, the
+    # innermost last, and the error message while disable_saved_tensors_hooks is active
+    saved_hooks = ()
+    saved_hooks_disabled = None
+    # False while a backward with ``inputs`` runs (reentrant checkpoint refuses to work then)
+    checkpoint_valid = True
 
 
 STATE = _State()

@@ -17,6 +17,7 @@ on the tensor, run by its AccumulateGrad node.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import sys
@@ -66,23 +67,91 @@ class SavedTensor:
     """A tensor saved for backward, with the version it had when saved.
 
     An op's own output is saved as its array only (with the node re-attached on unpack), so
-    that a node never keeps its output alive through a reference cycle."""
+    that a node never keeps its output alive through a reference cycle. Under
+    ``saved_tensors_hooks`` (NOTE [ Saved tensor hooks ]) only what the pack hook returned is
+    kept."""
 
-    __slots__ = ("tensor", "data", "vc", "version", "output_nr", "is_output", "saved_by")
+    __slots__ = ("tensor", "data", "vc", "version", "output_nr", "is_output", "saved_by",
+                 "hooked")
 
     def __init__(self, t, is_output: bool, saved_by: str):
         vc = t._version_counter()
         self.vc, self.version, self.is_output, self.saved_by = vc, vc.value, is_output, saved_by
         self.output_nr = t._output_nr
         self.tensor, self.data = (None, t._data) if is_output else (t, None)
+        self.hooked = None
+        hooks = grad_mode.STATE.saved_hooks
+        if hooks:
+            self._pack(t, *hooks[-1])
+
+    def _pack(self, t, pack_hook, unpack_hook) -> None:
+        disabled = grad_mode.STATE.saved_hooks_disabled
+        if disabled is not None:
+            raise RuntimeError(disabled)
+        version = self.vc.value
+        with grad_mode.no_grad():  # as in PyTorch: what the hook computes is not recorded
+            packed = pack_hook(t)
+        if self.vc.value != version:
+            raise RuntimeError(
+                "A saved tensor pack hook is modifying its input in place. Tensors provided as "
+                "input to pack hook cannot be modified by in-place operations as this can lead "
+                "to unexpected side-effects. Please open an issue if you need to perform "
+                "in-place operations on the input to a pack hook.")
+        # what the unpacked tensor's autograd identity needs: its grad_fn (an output's is the
+        # saving node, given at unpack), or a leaf's metadata (its AccumulateGrad)
+        fn = None if self.is_output else t._grad_fn
+        leaf = None
+        if fn is None and not self.is_output and t._requires_grad:
+            leaf = (t._autograd_meta(), grad_edge(t)[0])  # the sink is kept alive with it
+        self.hooked = (unpack_hook, packed, fn, t._requires_grad, leaf)
+        self.tensor = self.data = None
+
+    def free(self) -> None:
+        """Drop the saved value (after backward without ``retain_graph``)."""
+        self.tensor = self.data = self.hooked = self.vc = None
+
+    def register_hooks(self, pack_hook, unpack_hook) -> None:
+        """Pack this saved tensor now with ``pack_hook``; ``unpack_hook`` gives it back."""
+        if self.vc is None:
+            raise RuntimeError(
+                "Calling register_hooks on a saved tensor after it has been freed. Saved "
+                "intermediate values of the graph are freed when you call .backward() or "
+                "autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                "graph a second time or if you need to access saved variables after calling "
+                "backward.")
+        if self.hooked is not None:
+            raise RuntimeError(
+                "Calling register_hooks on a saved tensor whose hooks have already been set. "
+                "Hint: only one pair of hooks is allowed at a time.")
+        t = self.tensor if self.tensor is not None else _tensor._make(self.data)
+        if self.is_output:
+            t._output_nr = self.output_nr
+        self._pack(t, pack_hook, unpack_hook)
 
     def unpack(self, node):
+        if self.hooked is not None:
+            return self._unpack_hooked(node)
         if self.vc.value != self.version:
             raise self._modified_error(node)
         if not self.is_output:
             return self.tensor
         t = _tensor._make(self.data, True)
         t._grad_fn, t._output_nr, t._vc = node, self.output_nr, self.vc
+        return t
+
+    def _unpack_hooked(self, node):
+        # no version check: what the hooks keep is theirs (as in PyTorch)
+        unpack_hook, packed, fn, requires_grad, leaf = self.hooked
+        data = unpack_hook(packed)
+        if not isinstance(data, _tensor.Tensor):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
+                            f"result of type {type(data).__name__}")
+        t = _tensor._make(data._data, requires_grad)
+        t._vc = data._version_counter()
+        if self.is_output or fn is not None:
+            t._grad_fn, t._output_nr = node if self.is_output else fn, self.output_nr
+        elif leaf is not None:
+            t._meta = leaf[0]  # gradients reach the original leaf's AccumulateGrad
         return t
 
     def _modified_error(self, node) -> RuntimeError:
@@ -101,6 +170,80 @@ class SavedTensor:
             f"{self.vc.value}; expected version {self.version} instead. It was saved for backward "
             f"by '{self.saved_by}' and last modified in place by '{self.vc.modified_by}'. Hint: "
             "compute the in-place op on a clone, or make it out-of-place.")
+
+
+# NOTE [ Saved tensor hooks ]
+# ``saved_tensors_hooks(pack, unpack)`` pushes a pair onto a thread-local stack; every tensor
+# saved for backward while it is active (by a registry op's ``save`` or a custom Function's
+# ``save_for_backward``) is passed to the innermost ``pack`` and only its result is kept. When
+# backward reads the tensor, ``unpack`` gives a tensor back, which gets the saved tensor's
+# autograd identity (grad_fn and output number, or the leaf's AccumulateGrad) so that double
+# backward still reaches the original graph. Activation checkpointing and ``save_on_cpu`` are
+# built on this.
+
+class saved_tensors_hooks:
+    """Context manager: tensors saved for backward inside it go through ``pack_hook`` when
+    saved and ``unpack_hook`` when backward needs them::
+
+        with ember.autograd.graph.saved_tensors_hooks(lambda t: t.detach().numpy().copy(),
+                                                      lambda a: ember.from_numpy(a)):
+            y = x.exp()  # exp's output is kept as a NumPy copy
+    """
+
+    def __init__(self, pack_hook, unpack_hook) -> None:
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self):
+        state = grad_mode.STATE
+        if state.saved_hooks_disabled is not None:
+            raise RuntimeError(state.saved_hooks_disabled)
+        state.saved_hooks = (*state.saved_hooks, (self.pack_hook, self.unpack_hook))
+        return self
+
+    def __exit__(self, *args) -> None:
+        grad_mode.STATE.saved_hooks = grad_mode.STATE.saved_hooks[:-1]
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Saved tensors are kept on the CPU (pinned with ``pin_memory``) and moved back to their
+    device when backward needs them; on a CPU tensor this keeps the tensor itself."""
+
+    def __init__(self, pin_memory: bool = False, device_type: str = "cuda") -> None:
+        def pack_to_cpu(tensor):
+            if not pin_memory:
+                return tensor.device, tensor.cpu()
+            from .._creation import empty
+            packed = empty(tuple(tensor.shape), dtype=tensor.dtype, pin_memory=True)
+            packed.copy_(tensor)
+            return tensor.device, packed
+
+        def unpack_from_cpu(packed):
+            device, tensor = packed
+            return tensor.to(device, non_blocking=pin_memory)
+
+        super().__init__(pack_to_cpu, unpack_from_cpu)
+
+
+class disable_saved_tensors_hooks:
+    """Context manager (and decorator) under which using saved-tensor hooks raises
+    RuntimeError(``error_message``), for features that cannot work with them."""
+
+    def __init__(self, error_message: str) -> None:
+        self.error_message = error_message
+
+    def __enter__(self) -> None:
+        self.prev = grad_mode.STATE.saved_hooks_disabled
+        grad_mode.STATE.saved_hooks_disabled = self.error_message
+
+    def __exit__(self, *args) -> None:
+        grad_mode.STATE.saved_hooks_disabled = self.prev
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with disable_saved_tensors_hooks(self.error_message):
+                return fn(*args, **kwargs)
+        return wrapper
 
 
 class Node:
@@ -180,6 +323,9 @@ def set_history(t, node, output_nr: int = 0) -> None:
     t._grad_fn, t._output_nr, t._requires_grad = node, output_nr, True
 
 
+_MISSING = object()
+
+
 class OpNode(Node):
     """The backward of one registry op application."""
 
@@ -218,6 +364,35 @@ class OpNode(Node):
             return tuple(None if s is None else s.unpack(self) for s in self.saved_out)
         return self.saved_out.unpack(self)
 
+    def __getattr__(self, name: str):
+        """PyTorch's saved-value introspection, read generically from what the op saved:
+        ``_saved_self``/``_saved_other`` (inputs 0 and 1), ``_saved_result`` (the output),
+        ``_saved_<param>`` (a parameter such as ``dim``); ``_raw_saved_*`` gives the
+        SavedTensor itself (``register_hooks``)."""
+        raw = name.startswith("_raw_saved_")
+        key = name[11 if raw else 7:]
+        if raw or name.startswith("_saved_"):
+            value = self._saved_value(key)
+            if value is not _MISSING:
+                if type(value) is SavedTensor and not raw:
+                    return value.unpack(self)
+                if raw and type(value) is not SavedTensor:
+                    raise AttributeError(f"'{self.name()}' saved '{key}' is not a tensor")
+                return value
+        raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
+
+    def _saved_value(self, key: str):
+        pos = {"self": 0, "other": 1}.get(key)
+        if pos is not None or key == "result":
+            if self.freed:
+                raise RuntimeError(_FREED)
+            if key == "result":
+                return self.saved_out if type(self.saved_out) is SavedTensor else _MISSING
+            if pos < len(self.saved) and self.saved[pos] is not None:
+                return self.saved[pos]
+            return _MISSING
+        return self.params.get(key, _MISSING)
+
     def apply(self, grads: list) -> tuple:
         if self.op.nout == 1:  # ops with a variable number of outputs always get a list
             g = grads[0]
@@ -228,13 +403,18 @@ class OpNode(Node):
 
     def release(self) -> None:
         # only a node that saved tensors raises on a second backward, as in PyTorch
-        if self.saved_out is not None:
-            self.saved, self.saved_out, self.freed = (), None, True
-            return
+        out = self.saved_out
+        freed = out is not None
+        if freed:
+            for s in out if type(out) is tuple else (out,):
+                if s is not None:
+                    s.free()
         for s in self.saved:
             if type(s) is SavedTensor:
-                self.saved, self.freed = (), True
-                return
+                s.free()
+                freed = True
+        if freed:
+            self.saved, self.saved_out, self.freed = (), None, True
 
 
 class AccumulateGrad(Node):
