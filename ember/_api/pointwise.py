@@ -8,9 +8,8 @@ from collections import namedtuple
 
 from .. import _dtype
 from .._creation import ones_like
-from .._functional import METHODS, _export, _inplace, clamp_, conj, mul, pow
+from .._functional import METHODS, _export, _inplace, clamp_, pow
 from .._ops import REGISTRY as R
-from .._ops.elementwise import check_dtype
 from .._ops.registry import apply, apply_inplace
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
@@ -118,33 +117,18 @@ def angle(input: Tensor) -> Tensor:
 
 def deg2rad(input: Tensor) -> Tensor:
     """Degrees to radians: ``ember.deg2rad(ember.tensor([180.0]))``."""
-    check_dtype("deg2rad", input.dtype, "bif")
-    return mul(_to_float(input), 0.017453292519943295)
+    return apply(R["deg2rad"], (input,), _NO_PARAMS)
 
 
 def rad2deg(input: Tensor) -> Tensor:
     """Radians to degrees: ``ember.rad2deg(ember.tensor([3.14159]))``."""
-    check_dtype("rad2deg", input.dtype, "bif")
-    return mul(_to_float(input), 57.29577951308232)
+    return apply(R["rad2deg"], (input,), _NO_PARAMS)
 
 
-def deg2rad_(input: Tensor) -> Tensor:
-    check_dtype("deg2rad", input.dtype, "bif")
-    return input.mul_(0.017453292519943295)
-
-
-def rad2deg_(input: Tensor) -> Tensor:
-    check_dtype("rad2deg", input.dtype, "bif")
-    return input.mul_(57.29577951308232)
-
-
-def _to_float(t: Tensor) -> Tensor:
-    return t if t.dtype.category >= 2 else t.to(_dtype.get_default_dtype())
-
-
-for _f in (logit, logit_, sinc, angle, deg2rad, rad2deg, deg2rad_, rad2deg_):
+for _f in (logit, logit_, sinc, angle, deg2rad, rad2deg):
     _export(_f)
-_export(_inplace("sinc"))
+for _n in ("sinc", "deg2rad", "rad2deg"):
+    _export(_inplace(_n))
 
 
 # -- floating-point inspection --------------------------------------------------------------------
@@ -235,11 +219,11 @@ def float_power_(input: Tensor, exponent) -> Tensor:
 
 def conj_physical(input: Tensor) -> Tensor:
     """The complex conjugate as a new tensor (a real tensor is returned as it is)."""
-    return conj(input)
+    return apply(R["conj_physical"], (input,), _NO_PARAMS) if input.is_complex() else input
 
 
 def conj_physical_(input: Tensor) -> Tensor:
-    return apply_inplace(R["conj"], input, (), _NO_PARAMS)
+    return apply_inplace(R["conj_physical"], input, (), _NO_PARAMS)
 
 
 def resolve_conj(input: Tensor) -> Tensor:
@@ -286,6 +270,10 @@ for _n, _al in (("gt", "greater"), ("ge", "greater_equal"), ("lt", "less"),
 
 
 # -- comparisons of whole tensors -----------------------------------------------------------------
+
+def _to_float(t: Tensor) -> Tensor:
+    return t if t.dtype.category >= 2 else t.to(_dtype.get_default_dtype())
+
 
 def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
             equal_nan: bool = False) -> Tensor:

@@ -94,6 +94,15 @@ def _sinc_vjp(c, g):
 
 
 register("logit", unary_impl("logit", _logit, FLOAT_REAL), save=(0,), vjp=_logit_vjp)
+for _name, _factor in (("deg2rad", math.pi / 180), ("rad2deg", 180 / math.pi)):
+    register(_name, unary_impl(_name, (lambda f: lambda xp, x: x * x.dtype.type(f))(_factor),
+                               FLOAT_REAL),
+             vjp=(lambda f: lambda c, g: (g * f,))(_factor),
+             backward_name=_name.capitalize().replace("2r", "2R").replace("2d", "2D") +
+             "Backward0")
+# conj_physical computes what ember's conj does (ember has no lazy conjugate bit); its own op
+# gives it PyTorch's backward name
+register("conj_physical", REGISTRY["conj"].impl, vjp=lambda c, g: (g.conj(),))
 register("sinc", unary_impl("sinc", _sinc, FLOAT), save=(0,), vjp=_sinc_vjp)
 
 
@@ -269,8 +278,18 @@ _BINARY = {
     "bitwise_left_shift": ("left_shift", "promote", "i", (), None),
     "bitwise_right_shift": ("right_shift", "promote", "i", (), None),
 }
+def _overload_name(base):
+    """PyTorch's backward names by overload: Tensor-Tensor 0, Scalar self 1, Scalar other 2
+    (``XlogyBackward1``)."""
+    return lambda node: (f"{base}1" if node.in_meta[0] is None else
+                         f"{base}2" if node.in_meta[1] is None else f"{base}0")
+
+
+_NAMES = {"xlogy": _overload_name("XlogyBackward"),
+          "copysign": lambda node: f"CopysignBackward{int(node.in_meta[1] is None)}"}
 for _name, (_fn, _rule, _allowed, _save, _vjp) in _BINARY.items():
-    register(_name, binary_impl(_name, _fn, _rule, _allowed), save=_save, vjp=_vjp)
+    register(_name, binary_impl(_name, _fn, _rule, _allowed), save=_save, vjp=_vjp,
+             backward_name=_NAMES.get(_name))
 XLOGY = REGISTRY["xlogy"]
 
 
