@@ -260,6 +260,18 @@ def _no_derivative(name):
     return vjp
 
 
+def _shift(xp, a, b, left):
+    # PyTorch defines shifts by a negative amount or by the width or more (C leaves them
+    # undefined): 0 for left shifts, the sign (0 or -1) for right shifts
+    bits = a.dtype.itemsize * 8
+    out_of_range = (b < 0) | (b >= bits)
+    b = xp.clip(b, 0, bits - 1)
+    if left:
+        return xp.where(out_of_range, a.dtype.type(0), xp.left_shift(a, b))
+    sign = xp.right_shift(a, a.dtype.type(bits - 1)) if a.dtype.kind == "i" else a.dtype.type(0)
+    return xp.where(out_of_range, sign, xp.right_shift(a, b))
+
+
 _BINARY = {
     # name: (backend function, dtype rule, accepted categories, save, vjp)
     "xlogy": (_xlogy, "float", "bif", (0, 1), _xlogy_vjp),
@@ -275,8 +287,10 @@ _BINARY = {
                   lambda c, g: (g, g * 0 if c.needs_input_grad[1] else None)),
     "gcd": ("gcd", "promote", "i", (), None),
     "lcm": ("lcm", "promote", "i", (), None),
-    "bitwise_left_shift": ("left_shift", "promote", "i", (), None),
-    "bitwise_right_shift": ("right_shift", "promote", "i", (), None),
+    "bitwise_left_shift": (lambda xp, a, b: _shift(xp, a, b, left=True), "promote", "i", (),
+                           None),
+    "bitwise_right_shift": (lambda xp, a, b: _shift(xp, a, b, left=False), "promote", "i", (),
+                            None),
 }
 def _overload_name(base):
     """PyTorch's backward names by overload: Tensor-Tensor 0, Scalar self 1, Scalar other 2

@@ -209,8 +209,11 @@ add("lshift_operators", fn=lambda m, a, b: (a << b, a >> b, 3 << b, 100 >> b, a 
     samples=binary_samples(-5, 5, rhs_low=0, rhs_high=5, scalars=(), shapes=_PAIR),
     dtypes=ALL, grad=False)
 add("lshift_widths", fn=lambda m, a, b: (a << b, a >> b), samples=lambda d, r: [Sample((
-    A(np.array([1, -2, 100, -128], dtype=d)), A(np.array([7, 8, 9, -1], dtype=d))))],
-    dtypes=INTS[1:], grad=False)
+    A(np.array([1, -2, 100, -128, 200], dtype=np.int64).astype(d)),
+    A(np.array([7, 8, 9, -1, 7], dtype=np.int64).astype(d))))] + [Sample((
+        A(np.array([1, -2, 5], dtype=np.int64).astype(d)),
+        A(np.array([63, 64, 70], dtype=np.int64))), name="int64 amounts")],
+    dtypes=INTS, grad=False)
 
 
 def _ishift(m, a, b):
