@@ -3,8 +3,8 @@ logaddexp, ...), interpolation (lerp, addcmul, addcdiv), floating-point inspecti
 frexp, nextafter, nan_to_num, ...), integer ops (gcd, lcm, shifts) and complex numbers (angle,
 complex, polar, view_as_real, view_as_complex).
 
-Ops PyTorch writes as compositions (deg2rad, ldexp, float_power, isclose, ...) are composites
-in ``ember/_api/pointwise.py`` and have no entry here.
+Ops PyTorch writes as compositions (float_power, isclose, allclose, equal, isreal) are
+composites in ``ember/_api/pointwise.py`` and have no entry here.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ DTYPE_ERRORS.update({
     ("fmax", "c"): dtype_error(RuntimeError, "fmax not implemented for complex tensors."),
     ("fmin", "c"): dtype_error(RuntimeError, "fmin not implemented for complex tensors."),
     ("signbit", "c"): dtype_error(NotImplementedError,
-                               "signbit is not implemented for complex tensors."),
+                                  "signbit is not implemented for complex tensors."),
     ("addcmul", "b"): lambda dt: unsupported("addcmul_cpu_out", dt),
     ("frexp", "b"): dtype_error(RuntimeError, "frexp() only supports floating-point dtypes"),
 })
@@ -94,12 +94,11 @@ def _sinc_vjp(c, g):
 
 
 register("logit", unary_impl("logit", _logit, FLOAT_REAL), save=(0,), vjp=_logit_vjp)
-for _name, _factor in (("deg2rad", math.pi / 180), ("rad2deg", 180 / math.pi)):
+for _name, _factor, _bw in (("deg2rad", math.pi / 180, "Deg2RadBackward0"),
+                           ("rad2deg", 180 / math.pi, "Rad2DegBackward0")):
     register(_name, unary_impl(_name, (lambda f: lambda xp, x: x * x.dtype.type(f))(_factor),
                                FLOAT_REAL),
-             vjp=(lambda f: lambda c, g: (g * f,))(_factor),
-             backward_name=_name.capitalize().replace("2r", "2R").replace("2d", "2D") +
-             "Backward0")
+             vjp=(lambda f: lambda c, g: (g * f,))(_factor), backward_name=_bw)
 # conj_physical computes what ember's conj does (ember has no lazy conjugate bit); its own op
 # gives it PyTorch's backward name
 register("conj_physical", REGISTRY["conj"].impl, vjp=lambda c, g: (g.conj(),))
@@ -292,6 +291,8 @@ _BINARY = {
     "bitwise_right_shift": (lambda xp, a, b: _shift(xp, a, b, left=False), "promote", "i", (),
                             None),
 }
+
+
 def _overload_name(base):
     """PyTorch's backward names by overload: Tensor-Tensor 0, Scalar self 1, Scalar other 2
     (``XlogyBackward1``)."""
