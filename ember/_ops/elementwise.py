@@ -17,32 +17,116 @@ from .._tensor import Tensor
 from .registry import register
 from .rules import broadcast_shapes, is_array, operand, promote, to_float
 
+# -- dtype support --------------------------------------------------------------------------------
+#
+# NOTE [ Unsupported dtypes ]
+# An op states the dtype categories it accepts as letters: b(ool), i(nteger), f(loat),
+# c(omplex). ``check_dtype`` raises what PyTorch raises for any other: by default its
+# NotImplementedError naming the missing kernel (``"floor_vml_cpu" not implemented for
+# 'Bool'``), or the op's own message from ``DTYPE_ERRORS``. Ops in other modules add their
+# messages to that table.
+
+_CATEGORY = "bifc"
+ALL_KINDS = "bifc"
+
+
+def unsupported(kernel: str, dt: _dtype.dtype) -> NotImplementedError:
+    """PyTorch's error for a kernel without an implementation for ``dt``."""
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{dt.word}'")
+
+
+def check_dtype(name: str, dt: _dtype.dtype, allowed: str) -> None:
+    """Raise PyTorch's error if op ``name`` does not accept dtype ``dt`` (see NOTE [
+    Unsupported dtypes ])."""
+    cat = _CATEGORY[dt.category]
+    if cat not in allowed:
+        make = DTYPE_ERRORS.get((name, cat))
+        raise make(dt) if make is not None else unsupported(name + "_cpu", dt)
+
+
+def dtype_error(kind, text):
+    """A ``DTYPE_ERRORS`` entry raising ``kind(text)``."""
+    return lambda dt: kind(text)
+
+
+DTYPE_ERRORS = {
+    ("neg", "b"): dtype_error(
+        RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you "
+        "are trying to invert a mask, use the `~` or `logical_not()` operator instead."),
+    ("abs", "b"): lambda dt: unsupported("abs_cpu", dt),
+    ("relu", "b"): dtype_error(RuntimeError, "Boolean inputs not supported for relu"),
+    ("relu", "c"): dtype_error(NotImplementedError, "clamp is not supported for complex types"),
+    ("clamp", "c"): dtype_error(NotImplementedError, "clamp is not supported for complex types"),
+    ("sign", "c"): dtype_error(
+        NotImplementedError, "Unlike NumPy, torch.sign is not intended to support complex "
+        "numbers. Please use torch.sgn instead."),
+    ("round", "b"): lambda dt: unsupported("round_vml_cpu", dt),
+    ("round", "c"): lambda dt: unsupported("round_vml_cpu", dt),
+    ("round_decimals", "b"): lambda dt: unsupported("round_cpu", dt),
+    ("round_decimals", "i"): lambda dt: unsupported("round_cpu", dt),
+    ("round_decimals", "c"): lambda dt: unsupported("round_cpu", dt),
+    ("maximum", "c"): dtype_error(RuntimeError, "maximum not implemented for complex tensors."),
+    ("minimum", "c"): dtype_error(RuntimeError, "minimum not implemented for complex tensors."),
+    ("floor_divide", "b"): lambda dt: unsupported("div_floor_cpu", dt),
+    ("floor_divide", "c"): lambda dt: unsupported("div_floor_cpu", dt),
+    ("div_floor", "b"): lambda dt: unsupported("div_floor_cpu", dt),
+    ("div_floor", "c"): lambda dt: unsupported("div_floor_cpu", dt),
+    ("div_trunc", "b"): lambda dt: unsupported("div_trunc_cpu", dt),
+    ("div_trunc", "c"): lambda dt: unsupported("div_trunc_cpu", dt),
+    ("pow", "b"): lambda dt: unsupported("pow", dt),
+}
+for _n in ("floor", "ceil", "trunc"):
+    DTYPE_ERRORS[_n, "b"] = (lambda n: lambda dt: unsupported(n + "_vml_cpu", dt))(_n)
+    DTYPE_ERRORS[_n, "c"] = dtype_error(NotImplementedError,
+                                        f"{_n} is not supported for complex inputs")
+
 
 def _cj(t):
-    """Conjugate for complex gradients (PyTorch's convention: grad * conj(df/dz))."""
-    return t.conj() if isinstance(t, Tensor) and t._data.dtype.kind == "c" else t
+    """Conjugate for complex gradients (PyTorch's convention: grad * conj(df/dz)); ``t`` a
+    tensor or a Python number."""
+    if isinstance(t, Tensor):
+        return t.conj() if t._data.dtype.kind == "c" else t
+    return t.conjugate() if isinstance(t, complex) else t
 
 
 # -- unary ----------------------------------------------------------------------------------------
 
-def _unary_impl(name, fn, rule):
-    def impl(xp, x):
+# dtype rules: (accepted categories, whether bool/integer inputs compute in the default float)
+FLOAT = ("bifc", True)
+FLOAT_REAL = ("bif", True)
+ANY = ("bifc", False)
+NO_BOOL = ("ifc", False)
+REAL = ("bif", False)
+ROUNDING = ("if", False)  # integers are returned as they are
+FLOAT_ONLY = ("f", False)
+INTEGRAL = ("bi", False)
+
+
+def unary_impl(name, fn, rule):
+    """The impl of a unary op: ``fn`` (a backend function name or ``fn(xp, x)``) under the
+    dtype ``rule``."""
+    allowed, to_f = rule
+    every = allowed == ALL_KINDS
+
+    def impl(xp, x, **params):
         dt = _dtype.FROM_NP[x.dtype]
-        if rule == "float":
-            ct = to_float(dt)
-            x = operand(xp, x, ct)
-        elif rule == "no_bool" and dt is _dtype.bool:
-            raise RuntimeError(_BOOL_ERRORS.get(name, f"{name}: not implemented for 'Bool'"))
-        elif rule == "real" and dt.is_complex:
-            raise RuntimeError(f"{name}: not implemented for '{dt.word}'")
-        return getattr(xp, fn)(x) if isinstance(fn, str) else fn(xp, x)
+        if not every:
+            check_dtype(name, dt, allowed)
+        if to_f and dt.category < 2:
+            x = operand(xp, x, _dtype.get_default_dtype())
+        return getattr(xp, fn)(x) if isinstance(fn, str) else fn(xp, x, **params)
     return impl
 
 
-_BOOL_ERRORS = {
-    "neg": "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
-           "invert a mask, use the `~` or `logical_not()` operator instead.",
-}
+def _rounding(fn):
+    def impl(xp, x):
+        return x.copy() if x.dtype.kind in "iu" else getattr(xp, fn)(x)
+    return impl
+
+
+def _square(xp, x):
+    # PyTorch's square is pow(x, 2): bool squares to int64
+    return xp.square(x.astype(np.int64) if x.dtype == np.bool_ else x)
 
 
 def _sign_impl(xp, x):
@@ -74,8 +158,14 @@ def _rsqrt(xp, x):
 
 
 def _round(xp, x, decimals=0):
+    check_dtype("round_decimals" if decimals else "round", _dtype.FROM_NP[x.dtype],
+                "f" if decimals else "if")
+    if x.dtype.kind in "iu":
+        return x.copy()
     if decimals == 0:
         return xp.round(x)
+    if x.dtype == np.float16 or x.dtype == _dtype.bfloat16.np:  # scaled in float32
+        return _round(xp, x.astype(np.float32), decimals).astype(x.dtype)
     # PyTorch scales, rounds half-to-even and unscales in the tensor's own dtype.
     if decimals > 0:
         s = x.dtype.type(10.0 ** decimals)
@@ -90,51 +180,51 @@ def _zero(c, g):
 
 _UNARY = {
     # name: (backend function, dtype rule, save, vjp)
-    "neg": ("negative", "no_bool", (), lambda c, g: (-g,)),
-    "abs": ("abs", "same", (0,), lambda c, g: (g * c.inputs[0].sgn(),)),
-    "exp": ("exp", "float", ("out",), lambda c, g: (g * _cj(c.out),)),
-    "exp2": ("exp2", "float", ("out",), lambda c, g: (g * _cj(c.out) * 0.6931471805599453,)),
-    "expm1": ("expm1", "float", ("out",), lambda c, g: (g * (_cj(c.out) + 1),)),
-    "log": ("log", "float", (0,), lambda c, g: (g / _cj(c.inputs[0]),)),
-    "log2": ("log2", "float", (0,), lambda c, g: (g / (_cj(c.inputs[0]) * 0.6931471805599453),)),
-    "log10": ("log10", "float", (0,),
+    "neg": ("negative", NO_BOOL, (), lambda c, g: (-g,)),
+    "abs": ("abs", NO_BOOL, (0,), lambda c, g: (g * c.inputs[0].sgn(),)),
+    "exp": ("exp", FLOAT, ("out",), lambda c, g: (g * _cj(c.out),)),
+    "exp2": ("exp2", FLOAT, ("out",), lambda c, g: (g * _cj(c.out) * 0.6931471805599453,)),
+    "expm1": ("expm1", FLOAT, ("out",), lambda c, g: (g * (_cj(c.out) + 1),)),
+    "log": ("log", FLOAT, (0,), lambda c, g: (g / _cj(c.inputs[0]),)),
+    "log2": ("log2", FLOAT, (0,), lambda c, g: (g / (_cj(c.inputs[0]) * 0.6931471805599453),)),
+    "log10": ("log10", FLOAT, (0,),
               lambda c, g: (g / (_cj(c.inputs[0]) * 2.302585092994046),)),
-    "log1p": ("log1p", "float", (0,), lambda c, g: (g / (_cj(c.inputs[0]) + 1),)),
-    "sqrt": ("sqrt", "float", ("out",), lambda c, g: (g / (2 * _cj(c.out)),)),
-    "rsqrt": (_rsqrt, "float", ("out",), lambda c, g: (-0.5 * g * _cj(c.out) ** 3,)),
-    "sin": ("sin", "float", (0,), lambda c, g: (g * _cj(c.inputs[0].cos()),)),
-    "cos": ("cos", "float", (0,), lambda c, g: (-g * _cj(c.inputs[0].sin()),)),
-    "tan": ("tan", "float", ("out",), lambda c, g: (g * (1 + _cj(c.out) ** 2),)),
-    "asin": ("arcsin", "float", (0,),
+    "log1p": ("log1p", FLOAT, (0,), lambda c, g: (g / (_cj(c.inputs[0]) + 1),)),
+    "sqrt": ("sqrt", FLOAT, ("out",), lambda c, g: (g / (2 * _cj(c.out)),)),
+    "rsqrt": (_rsqrt, FLOAT, ("out",), lambda c, g: (-0.5 * g * _cj(c.out) ** 3,)),
+    "sin": ("sin", FLOAT, (0,), lambda c, g: (g * _cj(c.inputs[0].cos()),)),
+    "cos": ("cos", FLOAT, (0,), lambda c, g: (-g * _cj(c.inputs[0].sin()),)),
+    "tan": ("tan", FLOAT, ("out",), lambda c, g: (g * (1 + _cj(c.out) ** 2),)),
+    "asin": ("arcsin", FLOAT, (0,),
              lambda c, g: (g * _cj((1 - c.inputs[0] ** 2).rsqrt()),)),
-    "acos": ("arccos", "float", (0,),
+    "acos": ("arccos", FLOAT, (0,),
              lambda c, g: (-g * _cj((1 - c.inputs[0] ** 2).rsqrt()),)),
-    "atan": ("arctan", "float", (0,), lambda c, g: (g / _cj(1 + c.inputs[0] ** 2),)),
-    "sinh": ("sinh", "float", (0,), lambda c, g: (g * _cj(c.inputs[0].cosh()),)),
-    "cosh": ("cosh", "float", (0,), lambda c, g: (g * _cj(c.inputs[0].sinh()),)),
-    "tanh": ("tanh", "float", ("out",), lambda c, g: (g * _cj(1 - c.out ** 2),)),
-    "asinh": ("arcsinh", "float", (0,),
+    "atan": ("arctan", FLOAT, (0,), lambda c, g: (g / _cj(1 + c.inputs[0] ** 2),)),
+    "sinh": ("sinh", FLOAT, (0,), lambda c, g: (g * _cj(c.inputs[0].cosh()),)),
+    "cosh": ("cosh", FLOAT, (0,), lambda c, g: (g * _cj(c.inputs[0].sinh()),)),
+    "tanh": ("tanh", FLOAT, ("out",), lambda c, g: (g * _cj(1 - c.out ** 2),)),
+    "asinh": ("arcsinh", FLOAT, (0,),
               lambda c, g: (g * _cj((c.inputs[0] ** 2 + 1).rsqrt()),)),
-    "acosh": ("arccosh", "float", (0,),
+    "acosh": ("arccosh", FLOAT, (0,),
               lambda c, g: (g * _cj((c.inputs[0] ** 2 - 1).rsqrt()),)),
-    "atanh": ("arctanh", "float", (0,), lambda c, g: (g / _cj(1 - c.inputs[0] ** 2),)),
-    "sigmoid": (_sigmoid, "float", ("out",), lambda c, g: (g * _cj(c.out * (1 - c.out)),)),
-    "relu": (_relu, "no_bool", ("out",), lambda c, g: (g * (c.out > 0),)),
-    "reciprocal": ("reciprocal", "float", ("out",), lambda c, g: (-g * _cj(c.out * c.out),)),
-    "square": ("square", "same", (0,), lambda c, g: (2 * g * _cj(c.inputs[0]),)),
-    "sign": (_sign_impl, "real", (), _zero),
-    "sgn": (_sign_impl, "same", (0,), lambda c, g: (_sgn_vjp(c.inputs[0], g),)),
-    "floor": ("floor", "same", (), _zero),
-    "ceil": ("ceil", "same", (), _zero),
-    "trunc": ("trunc", "same", (), _zero),
-    "frac": (lambda xp, x: x - xp.trunc(x), "same", (), lambda c, g: (g,)),
-    "conj": (lambda xp, x: xp.conj(x) if x.dtype.kind == "c" else x.copy(), "same", (),
+    "atanh": ("arctanh", FLOAT, (0,), lambda c, g: (g / _cj(1 - c.inputs[0] ** 2),)),
+    "sigmoid": (_sigmoid, FLOAT, ("out",), lambda c, g: (g * _cj(c.out * (1 - c.out)),)),
+    "relu": (_relu, ("if", False), ("out",), lambda c, g: (g * (c.out > 0),)),
+    "reciprocal": ("reciprocal", FLOAT, ("out",), lambda c, g: (-g * _cj(c.out * c.out),)),
+    "square": (_square, ANY, (0,), lambda c, g: (2 * g * _cj(c.inputs[0]),)),
+    "sign": (_sign_impl, REAL, (), _zero),
+    "sgn": (_sign_impl, ANY, (0,), lambda c, g: (_sgn_vjp(c.inputs[0], g),)),
+    "floor": (_rounding("floor"), ROUNDING, (), _zero),
+    "ceil": (_rounding("ceil"), ROUNDING, (), _zero),
+    "trunc": (_rounding("trunc"), ROUNDING, (), _zero),
+    "frac": (lambda xp, x: x - xp.trunc(x), FLOAT_ONLY, (), lambda c, g: (g,)),
+    "conj": (lambda xp, x: xp.conj(x) if x.dtype.kind == "c" else x.copy(), ANY, (),
              lambda c, g: (g.conj(),)),
-    "logical_not": ("logical_not", "same", (), None),
-    "bitwise_not": ("invert", "same", (), None),
-    "isnan": ("isnan", "same", (), None),
-    "isinf": ("isinf", "same", (), None),
-    "isfinite": ("isfinite", "same", (), None),
+    "logical_not": ("logical_not", ANY, (), None),
+    "bitwise_not": ("invert", INTEGRAL, (), None),
+    "isnan": ("isnan", ANY, (), None),
+    "isinf": ("isinf", ANY, (), None),
+    "isfinite": ("isfinite", ANY, (), None),
 }
 
 
@@ -154,7 +244,7 @@ def _sgn_vjp(x, g):
 
 
 for _name, (_fn, _rule, _save, _vjp) in _UNARY.items():
-    register(_name, _unary_impl(_name, _fn, _rule), save=_save, vjp=_vjp,
+    register(_name, unary_impl(_name, _fn, _rule), save=_save, vjp=_vjp,
              backward_name="PowBackward0" if _name == "square" else None)
 
 register("round", lambda xp, x, decimals=0: _round(xp, x, decimals), vjp=_zero,
@@ -163,18 +253,27 @@ register("round", lambda xp, x, decimals=0: _round(xp, x, decimals), vjp=_zero,
 
 # -- binary ---------------------------------------------------------------------------------------
 
-def _binary_impl(name, fn, rule="promote"):
+_KINDS = {"b": "b", "i": "iu", "f": "f", "c": "c"}
+
+
+def binary_impl(name, fn, rule="promote", allowed=ALL_KINDS):
+    """The impl of a broadcasting binary op: operands promoted as PyTorch does (then to the
+    default float if ``rule == "float"``), the dtype categories ``allowed`` checked, then ``fn``
+    (a backend function name or ``fn(xp, x, y, **params)``)."""
     ufunc = getattr(np, fn) if isinstance(fn, str) else None
     to_f = rule == "float"
-
+    every = allowed == ALL_KINDS
     check = _CHECKS.get(name)
     fast = ufunc is not None and not to_f and check is None
+    fast_kinds = "".join(_KINDS[c] for c in allowed)
 
     def impl(xp, a, b, **params):
-        if fast and type(b) is type(a) and a.dtype is b.dtype:
+        if fast and type(b) is type(a) and a.dtype is b.dtype and a.dtype.kind in fast_kinds:
             # same dtype on both sides (the common case): nothing to promote or cast
             return (ufunc if xp is np else getattr(xp, fn))(a, b)
         ct = promote(a, b)
+        if not every:
+            check_dtype(name, ct, allowed)
         if to_f:
             ct = to_float(ct)
         if check is not None:
@@ -237,15 +336,9 @@ _POW_BY_SCALAR = {
 }
 
 
-def _bitwise_check(ct, a, b):
-    if ct.category > 1:
-        raise RuntimeError(f"bitwise op: not implemented for '{ct.word}'")
-
-
 _CHECKS = {"sub": _no_bool_sub, "floor_divide": _int_zero_div, "remainder": _int_zero_div,
            "fmod": _int_zero_div, "div": _int_zero_div,
-           "pow": _pow_check, "bitwise_and": _bitwise_check, "bitwise_or": _bitwise_check,
-           "bitwise_xor": _bitwise_check}
+           "pow": _pow_check}
 
 
 _BINARY_INPLACE_FNS = {"add": "add", "sub": "subtract"}
@@ -275,12 +368,15 @@ def _div(xp, a, b, rounding_mode=None):
 
 
 def _div_rule_impl():
-    base = _binary_impl("div", _div)
-    floor = _binary_impl("floor_divide", _div)
+    base = binary_impl("div", _div)
+    floor = binary_impl("floor_divide", _div)
 
     def impl(xp, a, b, rounding_mode=None):
         if rounding_mode is not None:
-            _int_zero_div(promote(a, b), a, b)
+            ct = promote(a, b)
+            if rounding_mode in ("trunc", "floor"):
+                check_dtype("div_" + rounding_mode, ct, "if")
+            _int_zero_div(ct, a, b)
         if rounding_mode is None:
             ct = to_float(promote(a, b))
             return xp.true_divide(operand(xp, a, ct), operand(xp, b, ct))
@@ -335,9 +431,9 @@ def _remainder_vjp(c, g):
 _BINARY = {
     # name: (backend function, dtype rule, save, vjp)
     "add": (_add, "promote", (),
-            lambda c, g: (g, g * c.params["alpha"] if "alpha" in c.params else g)),
+            lambda c, g: (g, g * _cj(c.params["alpha"]) if "alpha" in c.params else g)),
     "sub": (_sub, "promote", (),
-            lambda c, g: (g, -g * c.params["alpha"] if "alpha" in c.params else -g)),
+            lambda c, g: (g, -g * _cj(c.params["alpha"]) if "alpha" in c.params else -g)),
     "mul": ("multiply", "promote", (0, 1), lambda c, g: _mul_vjp(c, g)),
     "floor_divide": ("floor_divide", "promote", (), None),
     "remainder": ("remainder", "promote", (0, 1), _remainder_vjp),
@@ -368,8 +464,12 @@ def _binary_inplace(name, ufunc_name, impl):
     """``dst op= b`` straight into ``dst`` when no graph is recorded (the optimizer step, grad
     accumulation): computed in the promoted dtype, cast into dst as PyTorch does."""
 
+    allowed = _BINARY_DTYPES.get(name)
+
     def inplace(xp, dst, b, **params):
         ct = promote(dst, b)
+        if allowed is not None:
+            check_dtype(name, ct, allowed)
         st = _dtype.FROM_NP[dst.dtype]
         if ct is not st and not _dtype.can_cast(ct, st):
             raise RuntimeError(f"{name}_: result type {ct.word} can't be cast to the "
@@ -389,6 +489,12 @@ def _binary_inplace(name, ufunc_name, impl):
     return inplace
 
 
+# the dtype categories each binary op accepts (NOTE [ Unsupported dtypes ]); others take all
+_BINARY_DTYPES = {
+    "floor_divide": "if", "remainder": "if", "fmod": "if", "pow": "ifc", "maximum": "bif",
+    "minimum": "bif", "atan2": "bif", "lt": "bif", "le": "bif", "gt": "bif", "ge": "bif",
+    "bitwise_and": "bi", "bitwise_or": "bi", "bitwise_xor": "bi",
+}
 _NOT_INPLACE_FAST = {"eq", "ne", "lt", "le", "gt", "ge", "pow"}
 _BINARY_NAMES = {
     "sub": lambda node: "RsubBackward1" if node.in_meta[0] is None else "SubBackward0",
@@ -396,7 +502,7 @@ _BINARY_NAMES = {
                          "PowBackward0" if node.in_meta[1] is None else "PowBackward1"),
 }
 for _name, (_fn, _rule, _save, _vjp) in _BINARY.items():
-    _impl = _binary_impl(_name, _fn, _rule)
+    _impl = binary_impl(_name, _fn, _rule, _BINARY_DTYPES.get(_name, ALL_KINDS))
     _uf = _BINARY_INPLACE_FNS.get(_name, _fn)
     register(_name, _impl, save=_save, vjp=_vjp, backward_name=_BINARY_NAMES.get(_name),
              inplace=_binary_inplace(_name, _uf, _impl) if isinstance(_uf, str) and
@@ -435,10 +541,8 @@ def _clamp(xp, x, lo, hi):
     if lo is None and hi is None:
         raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
     ct = promote(*(v for v in (x, lo, hi) if v is not None))
-    if _dtype.FROM_NP[x.dtype] is _dtype.bool and ct is _dtype.bool:
-        raise RuntimeError("clamp: not implemented for 'Bool'")
-    if ct.is_complex:
-        raise RuntimeError("clamp is not supported for complex types")
+    # bool clamps only between bool tensors
+    check_dtype("clamp", ct, "bif" if is_array(lo) or is_array(hi) else "if")
     y = operand(xp, x, ct)
     if lo is not None:
         y = xp.maximum(y, operand(xp, lo, ct))
