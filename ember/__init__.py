@@ -84,6 +84,11 @@ from ._tensor import (  # noqa: F401
     strided,
 )
 from ._tensor_str import set_printoptions  # noqa: F401
+from .autograd.anomaly_mode import (  # noqa: F401
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_anomaly_enabled,
+)
 from .autograd.grad_mode import (  # noqa: F401
     enable_grad,
     inference_mode,

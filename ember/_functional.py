@@ -75,7 +75,7 @@ def _inplace(name, op_name=None):
 
 for _n in _UNARY_NAMES:
     _export(_unary(_n), *_ALIASES.get(_n, []))
-    if _n not in ("isnan", "isinf", "isfinite", "conj"):
+    if _n not in ("isnan", "isinf", "isfinite", "conj", "abs"):  # abs_: the pointwise area
         _export(_inplace(_n), *[a + "_" for a in _ALIASES.get(_n, [])])
 
 
@@ -120,7 +120,7 @@ def _check_tensor_arg(name, input, other):
 
 
 # ops whose ``other`` may be a Python number (PyTorch has a Scalar overload for these)
-_SCALAR_OTHER = {"mul", "floor_divide", "remainder", "fmod", "eq", "ne", "lt", "le", "gt", "ge",
+_SCALAR_OTHER = {"mul", "floor_divide", "remainder", "eq", "ne", "lt", "le", "gt", "ge",
                  "bitwise_and", "bitwise_or", "bitwise_xor"}
 
 
@@ -140,14 +140,17 @@ def _binary(name):
     return fn
 
 
-_BINARY_NAMES = {"mul": ["multiply"], "floor_divide": [], "remainder": [], "fmod": [],
+_BINARY_NAMES = {"mul": ["multiply"], "floor_divide": [], "remainder": [],
                  "maximum": [], "minimum": [], "atan2": ["arctan2"], "eq": [],
                  "ne": ["not_equal"], "lt": ["less"], "le": ["less_equal"], "gt": ["greater"],
                  "ge": ["greater_equal"], "logical_and": [], "logical_or": [], "logical_xor": [],
                  "bitwise_and": [], "bitwise_or": [], "bitwise_xor": []}
+# atan2_ and logical_*_ (which refuse a number) are the pointwise area's; PyTorch has no
+# maximum_/minimum_
 for _n, _al in _BINARY_NAMES.items():
     _export(_binary(_n), *_al)
-    if _n not in ("eq", "ne", "lt", "le", "gt", "ge"):
+    if _n not in ("eq", "ne", "lt", "le", "gt", "ge", "maximum", "minimum", "atan2",
+                  "logical_and", "logical_or", "logical_xor"):
         _export(_inplace(_n), *[a + "_" for a in _al])
 for _n in ("eq", "ne", "lt", "le", "gt", "ge"):
     _export(_inplace(_n))

@@ -199,8 +199,59 @@ print([row.sum().item() for row in t], float(t[0, 1]), t.new_zeros(2).tolist())
 print(torch.Size([2, 3]), t.shape == (3, 4), isinstance(t, torch.Tensor), torch.is_tensor(t))
 """
 
+# Op breadth: indexing, scatter/gather, sorting, reductions, linear algebra and FFT, with
+# gradients flowing through them.
+OPS_BREADTH = """
+torch.manual_seed(7)
+x = torch.randn(6, 5)
+print(x[[0, 2, 4], 1:3].tolist(), x[x > 0.5].tolist())
+m = x.clone()
+m[m < 0] = 0
+m[1, [0, 2]] += 10
+print(m.sum().item(), x[torch.tensor([[0, 1], [2, 3]]), 0].shape, x[:, [1, 3]][None, ..., 0].shape)
+y = torch.zeros(3, 5)
+y.index_add_(0, torch.tensor([0, 2, 0]), x[:3])
+print(y.tolist(), torch.nonzero(x > 1).tolist(), torch.where(x > 1)[1].tolist())
+print(x.masked_select(x < -1).tolist(), x.index_select(1, torch.tensor([4, 0])).tolist())
+idx = torch.randint(0, 5, (6, 3))
+print(x.gather(1, idx).tolist())
+print(torch.zeros(6, 5).scatter_add(1, idx, torch.ones(6, 3)).tolist())
+src = torch.tensor([1.0, 5.0, 3.0, 2.0, 4.0])
+print(torch.zeros(3).scatter_reduce(0, torch.tensor([0, 1, 0, 2, 1]), src, reduce="amax").tolist())
+v, j = x.sort(dim=1, descending=True)
+print(v[:, 0].tolist(), j[:, 0].tolist(), x.flatten().argsort()[:5].tolist())
+print(x.topk(2, dim=0).values.tolist(), x.kthvalue(2, dim=0).indices.tolist())
+print(torch.unique(torch.tensor([3, 1, 2, 3, 1]), return_counts=True))
+print(x.median(dim=1).values.tolist(), x.msort()[0].tolist())
+print(torch.searchsorted(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([0.5, 2.5, 3.5])).tolist())
+print(x.cumsum(0)[-1].tolist(), x.cumprod(1)[:, -1].tolist(), x.std(0).tolist())
+print(torch.var_mean(x, 1), torch.quantile(x, 0.3, dim=0).tolist(), x.logsumexp(1).tolist())
+print(torch.histc(x, bins=4, min=-2, max=2).tolist(), x.aminmax(), x.nansum().item())
+a = torch.randn(4, 4, dtype=torch.float64) + 4 * torch.eye(4, dtype=torch.float64)
+b = torch.randn(4, 2, dtype=torch.float64)
+sol = torch.linalg.solve(a, b)
+print(sol.tolist(), (a @ sol - b).abs().max().item() < 1e-12)
+print(torch.linalg.det(a).item(), torch.linalg.inv(a)[0].tolist(), torch.linalg.norm(a).item())
+print(torch.linalg.svdvals(a).tolist(), torch.linalg.eigvalsh(a + a.T).tolist())
+q, r = torch.linalg.qr(a)
+print((q @ r - a).abs().max().item() < 1e-12, r.diagonal().abs().tolist())
+print(torch.linalg.cholesky(a @ a.T).diagonal().tolist(), torch.linalg.slogdet(a))
+print(torch.linalg.matrix_exp(a / 10)[0].tolist(), torch.linalg.lstsq(a, b).solution[0].tolist())
+print(torch.kron(torch.eye(2), torch.ones(2, 2)).tolist(), torch.trace(a).item())
+sig = torch.randn(8)
+f = torch.fft.rfft(sig)
+print(f.abs().tolist(), torch.fft.irfft(f, n=8).tolist(), torch.fft.fft2(x).real.sum().item())
+print(torch.fft.fftfreq(5).tolist(), torch.fft.fftshift(torch.arange(6)).tolist())
+w = torch.randn(5, requires_grad=True)
+loss = (x @ w).sort().values[:3].sum() + torch.fft.rfft(w).abs().sum()
+loss = loss + torch.linalg.norm(torch.outer(w, w)) + torch.cumsum(w, 0).prod()
+loss.backward()
+print(loss.item(), w.grad.tolist())
+"""
+
 PROGRAMS = {"polynomial_autograd": POLYNOMIAL_AUTOGRAD, "polynomial_manual": POLYNOMIAL_MANUAL,
-            "legendre": LEGENDRE, "mlp": MLP, "classifier": CLASSIFIER, "tensor_api": TENSOR_API}
+            "legendre": LEGENDRE, "mlp": MLP, "classifier": CLASSIFIER, "tensor_api": TENSOR_API,
+            "ops_breadth": OPS_BREADTH}
 
 _NUMBER = re.compile(r"-?\d+\.?\d*(?:e[-+]?\d+)?")
 

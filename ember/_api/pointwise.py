@@ -71,7 +71,7 @@ for _n, _scalars, _arg in [
         ("bitwise_left_shift", "both", "other"), ("bitwise_right_shift", "both", "other"),
         ("ldexp", "", "other"), ("fmod", "other", "other")]:
     _export(_binary(_n, _scalars, _arg))
-    if _n not in ("fmax", "fmin", "logaddexp", "logaddexp2", "fmod"):
+    if _n not in ("fmax", "fmin", "logaddexp", "logaddexp2"):
         _export(_inplace_binary(_n, _scalars, _arg))
 for _n, _al in (("atan2", ("arctan2_",)), ("logical_and", ()), ("logical_or", ()),
                 ("logical_xor", ())):

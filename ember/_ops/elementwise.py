@@ -581,8 +581,14 @@ register("_to_copy", _cast,
                            if g.is_complex() and c.in_meta[0][1].kind != "c"
                            else g.to(_dtype.FROM_NP[c.in_meta[0][1]]),),
          backward_name="ToCopyBackward0")
-# PyTorch's preserve_format: a dense input's strides survive the copy; "contiguous" forces C order
-register("clone", lambda xp, x, contiguous=False: x.copy(order="C" if contiguous else "K"),
+def _clone(xp, x, contiguous=False):
+    # PyTorch's preserve_format keeps the input's order of strides (NumPy's order "K"), but an
+    # expanded input (a zero stride) comes out contiguous
+    expanded = any(st == 0 and d > 1 for d, st in zip(x.shape, x.strides))
+    return x.copy(order="C" if contiguous or expanded else "K")
+
+
+register("clone", _clone,
          vjp=lambda c, g: (g,))
 
 

@@ -67,8 +67,9 @@ def _analytical(inputs, diff_idx, outputs):
                     v = np.zeros(x.numel(), dtype=x._host().dtype) if gi is None else \
                         gi.detach()._host().reshape(-1)
                     cols[pos].append(v)
-        for pos in range(len(diff_idx)):
-            jac[pos][k] = np.array(cols[pos])  # (units*n, numel_i): grad of <unit_m, out>
+        for pos, i in enumerate(diff_idx):
+            # (units*n, numel_i): grad of <unit_m, out>; an empty output has an empty Jacobian
+            jac[pos][k] = np.array(cols[pos]).reshape(len(cols[pos]), inputs[i].numel())
     return jac
 
 
@@ -156,8 +157,11 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     def vjp_fn(*args):
         ins, gos = args[:n_in], args[n_in:]
         outs = _outputs(func, ins)
+        # outputs that do not require grad (an LU's permutation) have no VJP to check
+        pairs = [(o, g) for o, g in zip(outs, gos) if o.requires_grad]
         d = [x for x in ins if isinstance(x, Tensor) and x.requires_grad]
-        gs = autograd_grad(outs, d, gos, create_graph=True, allow_unused=True)
+        gs = autograd_grad([o for o, _ in pairs], d, [g for _, g in pairs], create_graph=True,
+                           allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(vjp_fn, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,

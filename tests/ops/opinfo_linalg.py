@@ -203,15 +203,12 @@ add("linalg_lu_factor_ex", fn=lambda m, a: m.linalg.lu_factor_ex(a),
 add("linalg_lu_factor", fn=lambda m, a: m.linalg.lu_factor(a), samples=_rect_samples(_LU_SHAPES),
     dtypes=FLOATS, **TOL)
 add("linalg_lu", fn=lambda m, a: m.linalg.lu(a), samples=_rect_samples(_LU_SHAPES), dtypes=NUM,
-    gradgrad=False, **TOL)
-# second derivatives of the differentiable outputs (P is a constant)
-add("linalg_lu_LU", fn=lambda m, a: m.linalg.lu(a)[1:], samples=_rect_samples(_LU_SHAPES),
-    dtypes=FLOATS, **TOL)
+    **TOL)
 add("lu", fn=lambda m, a, **k: a.lu(**k), samples=_rect_samples(((3, 3), (2, 3, 3)),
                                                                 kw={"get_infos": True}),
     dtypes=FLOATS, **TOL)
 add("lu_unpack", fn=lambda m, a: m.lu_unpack(*m.linalg.lu_factor(a)),
-    samples=_rect_samples(_LU_SHAPES), dtypes=NUM, gradgrad=False, **TOL)
+    samples=_rect_samples(_LU_SHAPES), dtypes=NUM, **TOL)
 add("lu_permutation", fn=lambda m, a: m.lu_unpack(*m.linalg.lu_factor(a), unpack_data=False),
     samples=_rect_samples(_LU_SHAPES), dtypes=FLOATS, grad=False)
 
