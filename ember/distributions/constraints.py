@@ -207,8 +207,7 @@ class _LowerCholesky(Constraint):
     event_dim = 2
 
     def check(self, value):
-        from ._linalg import tril
-        lower = (tril(value) == value).reshape(tuple(value.shape[:-2]) + (-1,)).all(-1)
+        lower = (value.tril() == value).reshape(tuple(value.shape[:-2]) + (-1,)).all(-1)
         positive = (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
         return lower & positive
 

@@ -7,7 +7,7 @@ import math
 import warnings
 
 from .._ops.rules import broadcast_shapes
-from ._linalg import solve_triangular
+from ..linalg import solve_triangular
 from ._special import digamma, lgamma
 from .bernoulli import Bernoulli
 from .beta import Beta

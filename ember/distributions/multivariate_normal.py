@@ -8,8 +8,8 @@ import numpy as np
 
 from .._creation import _finish
 from .._tensor import Size
+from ..linalg import cholesky, solve_triangular
 from . import constraints
-from ._linalg import cholesky, solve_triangular
 from .distribution import Distribution
 from .utils import _standard_normal, lazy_property
 
