@@ -25,6 +25,7 @@ Sources of the approximations:
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -290,6 +291,16 @@ def zeta(xp, x, q):
     q_pole = (q <= 0) & q_int
     q_bad = (q <= 0) & ~q_int & (x != xp.floor(x))
     done = (x <= 1) | q_pole | q_bad
+    far = ~done & (q < -50)
+    if far.any():
+        # PyTorch sums the -q terms one by one; with r = frac(-q) the same sum is
+        # (-1)^x (zeta(x, r) - zeta(x, 1 - q)) + zeta(x, 1 - r), all at positive q
+        xf = xp.where(far, x, 2.0)
+        r = xp.where(far, -q - xp.floor(-q), 0.5)
+        sign = xp.where(xf % 2 == 0, 1.0, -1.0)
+        qf = xp.where(far, q, -0.5)
+        far_value = sign * (zeta(xp, xf, r) - zeta(xp, xf, 1 - qf)) + zeta(xp, xf, 1 - r)
+        q = xp.where(far, 1.0, q)
     s = q ** -x
     a = q.copy()
     b = xp.zeros_like(s)
@@ -317,6 +328,8 @@ def zeta(xp, x, q):
         aa = aa * (x + k)
         b = b / w
         k += 1
+    if far.any():
+        s = xp.where(far, far_value, s)
     # PyTorch's order of checks: x == 1, x < 1, then the poles and domain of q
     s = xp.where(q_bad, np.nan, xp.where(q_pole, np.inf, s))
     return xp.where(x == 1, np.inf, xp.where(x < 1, np.nan, s))
@@ -475,9 +488,15 @@ def entr(xp, x):
 
 _UNARY["special_entr"] = (entr,) + _UNARY["special_entr"][1:]
 
+def _backward_name(name: str) -> str:
+    # PyTorch capitalises a letter after a digit too: special_i0e -> SpecialI0EBackward0
+    camel = "".join(p.capitalize() for p in name.split("_"))
+    return re.sub(r"(\d)([a-z])", lambda m: m[1] + m[2].upper(), camel) + "Backward0"
+
+
 for _name, (_fn, _save, _vjp) in _UNARY.items():
     register(_name, _float_unary(_name, _fn, opmath=_name == "special_ndtr"), save=_save,
-             vjp=_vjp)
+             vjp=_vjp, backward_name=_backward_name(_name))
 
 
 def _polygamma_impl(xp, x, n):
