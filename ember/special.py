@@ -34,6 +34,8 @@ from ._functional import (  # noqa: F401
     round,
     softmax,
 )
+from ._functional import igamma as gammainc  # noqa: F401
+from ._functional import igammac as gammaincc  # noqa: F401
 from ._functional import lgamma as gammaln  # noqa: F401
 from ._functional import mvlgamma as multigammaln  # noqa: F401
 from ._functional import sigmoid as expit  # noqa: F401

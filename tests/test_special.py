@@ -96,7 +96,7 @@ def test_namespace_matches_torch_special():
     names = ["expit", "erf", "erfc", "erfcx", "erfinv", "log_ndtr", "ndtr", "ndtri", "gammaln",
              "digamma", "psi", "polygamma", "multigammaln", "i0", "i0e", "i1", "i1e", "xlog1py",
              "entr", "softmax", "log_softmax", "zeta", "logsumexp", "round", "log1p", "expm1",
-             "exp2"]
+             "exp2", "gammainc", "gammaincc"]
     for n in names:
         assert hasattr(torch.special, n) and callable(getattr(ember.special, n)), n
     assert ember.special.gammaln is ember.lgamma and ember.special.psi is ember.digamma
@@ -167,7 +167,8 @@ def _grad_fn(m, fn):
     lambda m, x: m.special.ndtri(x), lambda m, x: m.special.entr(x),
     lambda m, x: m.special.xlog1py(x, x), lambda m, x: m.special.xlog1py(2.0, x),
     lambda m, x: m.special.xlog1py(x, 2.0), lambda m, x: m.special.zeta(2.0, x),
-    lambda m, x: m.softmax(x, 0), lambda m, x: m.log_softmax(x, 0)])
+    lambda m, x: m.softmax(x, 0), lambda m, x: m.log_softmax(x, 0),
+    lambda m, x: m.igamma(x.detach(), x), lambda m, x: m.special.gammaincc(x.detach(), x)])
 def test_grad_fn_names(fn):
     assert _grad_fn(ember, fn) == _grad_fn(torch, fn)
 

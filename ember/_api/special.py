@@ -160,3 +160,31 @@ def zeta(input, other) -> Tensor:
     """The Hurwitz zeta function ``sum_k (k + other)**-input`` (either may be a number):
     ``ember.special.zeta(2., ember.tensor([1.]))`` is ``pi**2 / 6``."""
     return _two_args("zeta", input, other)
+
+
+# -- regularized incomplete gamma -----------------------------------------------------------------
+
+def _igamma_fn(name):
+    op = R[name]
+    upper = name == "igammac"
+
+    def fn(input: Tensor, other: Tensor) -> Tensor:
+        for i, (arg, v) in enumerate((("input", input), ("other", other))):
+            if not isinstance(v, Tensor):
+                raise TypeError(f"{name}(): argument '{arg}' (position {i + 1}) must be Tensor, "
+                                f"not {type(v).__name__}")
+        return apply(op, (input, other), {})
+
+    def fn_(input: Tensor, other: Tensor) -> Tensor:
+        return apply_inplace(op, input, (other,), {})
+
+    fn.__name__ = fn.__qualname__ = name
+    fn_.__name__ = fn_.__qualname__ = name + "_"
+    fn.__doc__ = (f"The regularized {'upper' if upper else 'lower'} incomplete gamma function "
+                  f"{'Q' if upper else 'P'}(input, other): ``ember.{name}(a, x)``.")
+    return fn, fn_
+
+
+for _n in ("igamma", "igammac"):
+    for _f in _igamma_fn(_n):
+        _export(_f)

@@ -415,6 +415,10 @@ _NO_HALF = {"special_erfcx": "erfcx_cpu", "special_log_ndtr": "log_ndtr_cpu",
             "special_ndtri": "ndtri_cpu", "special_zeta": "zeta_cpu"}
 
 
+# ops PyTorch's kernels define for floating dtypes only (no promotion of integers)
+_FLOAT_ONLY = {"igamma": "igamma_cpu", "igammac": "igammac_cpu"}
+
+
 def _not_implemented(name, dt):
     return NotImplementedError(f'"{name}" not implemented for \'{dt.word}\'')
 
@@ -438,7 +442,10 @@ def _float_unary(name, fn, opmath=False):
 
 def _float_binary(name, fn):
     def impl(xp, a, b):
-        ct = to_float(promote(a, b))
+        ct = promote(a, b)
+        if name in _FLOAT_ONLY and not ct.is_floating_point:
+            raise _not_implemented(_FLOAT_ONLY[name], ct)
+        ct = to_float(ct)
         if ct.is_complex or (ct.itemsize == 2 and name in _NO_HALF):
             raise _not_implemented(_NO_HALF.get(name, name), ct)
         with np.errstate(all="ignore"):
@@ -547,6 +554,81 @@ def _zeta_vjp(c, g):
 
 register("special_zeta", _float_binary("special_zeta", zeta), save=(0, 1), vjp=_zeta_vjp,
          backward_name=_overload_name("SpecialZetaBackward"))
+
+
+# -- regularized incomplete gamma ----------------------------------------------------------------
+
+def _igamma_pair(xp, a, x):
+    """(P(a, x), Q(a, x)) on a > 0, 0 < x < inf: the power series below x = a + 1, Legendre's
+    continued fraction (modified Lentz) above, each iterated until every element converged."""
+    a, x = xp.broadcast_arrays(a, x)
+    ok = (a > 0) & (x > 0) & xp.isfinite(a) & xp.isfinite(x)
+    a, x = xp.where(ok, a, 1.0), xp.where(ok, x, 1.0)
+    front = xp.exp(a * xp.log(x) - x - lgamma(xp, a))  # x^a e^-x / gamma(a)
+    series = x < a + 1
+    # P = front * sum_n x^n / (a (a+1) ... (a+n))
+    term = xp.where(series, 1 / a, 0.0)
+    total = term
+    for n in range(1, 5000):
+        term = term * x / (a + n)
+        total = total + term
+        if not (xp.abs(term) > _EPS * xp.abs(total)).any():
+            break
+    # Q = front / (x + 1 - a - 1 (1 - a) / (x + 3 - a - 2 (2 - a) / (x + 5 - a - ...)))
+    tiny = 1e-300
+    b = xp.where(series, 1.0, x + 1 - a)
+    c = xp.full_like(b, 1 / tiny)
+    d = 1 / b
+    h = d
+    for i in range(1, 5000):
+        an = -i * (i - a)
+        b = b + 2
+        d = an * d + b
+        d = 1 / xp.where(xp.abs(d) < tiny, tiny, d)
+        c = b + an / c
+        c = xp.where(xp.abs(c) < tiny, tiny, c)
+        delta = d * c
+        h = h * delta
+        if not (xp.abs(delta - 1) > _EPS).any():
+            break
+    p = xp.where(series, front * total, 1 - front * h)
+    q = xp.where(series, 1 - front * total, front * h)
+    return p, q, ok
+
+
+def _igamma(xp, a, x, upper):
+    p, q, ok = _igamma_pair(xp, a, x)
+    # PyTorch's special cases, in its order
+    lo, hi = (1.0, 0.0) if upper else (0.0, 1.0)
+    r = q if upper else p
+    r = xp.where(ok, r, np.nan)
+    r = xp.where(xp.isinf(x) & xp.isfinite(a), hi, r)
+    r = xp.where(xp.isinf(a), xp.where(xp.isinf(x), np.nan, lo), r)
+    r = xp.where(x == 0, lo, r)
+    r = xp.where(a == 0, xp.where(x > 0, hi, np.nan), r)
+    return xp.where((x < 0) | (a < 0) | xp.isnan(a) | xp.isnan(x), np.nan, r)
+
+
+def igamma(xp, a, x):
+    return _igamma(xp, a, x, False)
+
+
+def igammac(xp, a, x):
+    return _igamma(xp, a, x, True)
+
+
+def _igamma_vjp(sign):
+    def vjp(c, g):
+        a, x = c.inputs
+        if c.needs_input_grad[0]:
+            name = "igamma" if sign > 0 else "igammac"
+            raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
+        return None, g * (sign * ((a - 1) * x.log() - x - R["lgamma"](a)).exp())
+    return vjp
+
+
+register("igamma", _float_binary("igamma", igamma), save=(0, 1), vjp=_igamma_vjp(1))
+register("igammac", _float_binary("igammac", igammac), save=(0, 1), vjp=_igamma_vjp(-1))
 
 
 # -- softmax --------------------------------------------------------------------------------------

@@ -160,3 +160,32 @@ for _n in ("softmax", "log_softmax"):
         samples=lambda d, r: [Sample((A(arr(r, (3, 4), d)), -1))])
 add("special_logsumexp", fn=_special("logsumexp"), dtypes=FLOATS,
     samples=lambda d, r: [Sample((A(arr(r, (3, 4), d)), 1))])
+
+
+def _igamma_samples(dtype, rng):
+    def a(shape, **kw):
+        return A(arr(rng, shape, dtype, 0.5, 4), grad=False, **kw)
+
+    def x(shape, **kw):
+        return A(arr(rng, shape, dtype, 0.2, 6), **kw)
+    out = [Sample((a(s), x(t)), name=f"{s}x{t}")
+           for s, t in (((3, 4), (3, 4)), ((3, 1), (1, 4)), ((), (3,)), ((0, 3), (1, 3)))]
+    out.append(Sample((a((4, 3), noncontig=True), x((4, 3), noncontig=True)), name="noncontig"))
+    if dtype in FLOATS:
+        out.append(Sample((A(np.array([0, 0, 1, 2, np.inf, np.inf, -1, 2, np.nan, 3, 30, 1e4]),
+                             grad=False),
+                           A(np.array([1, 0, 0, np.inf, 1, np.inf, 1, -1, 1, np.nan, 40, 9e3]))),
+                          name="special values"))
+        out.append(Sample((A(arr(rng, (3,), dtype, 0.5, 4)), x((3,))), name="a requires grad"))
+    return out
+
+
+_igamma_samples.kind = "binary"
+for _n, _alias in (("igamma", "gammainc"), ("igammac", "gammaincc")):
+    add(_n, samples=_igamma_samples, dtypes=HALF + FLOATS, inplace=_n + "_", atol=1e-5,
+        rtol=1e-5, skip_gradcheck_samples=("a requires grad", "special values"),
+        errors=(ErrorCase((A(np.ones(3, np.int64)), A(np.ones(3, np.int64))),
+                          match="not implemented"),))
+    add(f"special_{_alias}", fn=_special(_alias), dtypes=FLOATS,
+        samples=lambda d, r: [Sample((A(arr(r, (3,), d, 0.5, 4), grad=False),
+                                      A(arr(r, (3,), d, 0.2, 6))))])
