@@ -29,10 +29,13 @@ from ._functional import (  # noqa: F401
     i0,
     log1p,
     log_softmax,
+    logit,
     logsumexp,
     polygamma,
     round,
+    sinc,
     softmax,
+    xlogy,
 )
 from ._functional import igamma as gammainc  # noqa: F401
 from ._functional import igammac as gammaincc  # noqa: F401

@@ -206,3 +206,20 @@ def test_errors():
         ember.softmax(ember.tensor([1, 2]), 0)
     with pytest.raises(TypeError, match="zeta"):
         ember.special.zeta(2, 3)
+
+
+def test_namespace_has_torch_special_functions():
+    names = ["expit", "logit", "erf", "erfc", "erfcx", "erfinv", "log_ndtr", "ndtr", "ndtri",
+             "gammaln", "digamma", "psi", "polygamma", "multigammaln", "i0", "i0e", "i1", "i1e",
+             "xlog1py", "xlogy", "entr", "sinc", "softmax", "log_softmax", "zeta", "logsumexp",
+             "round", "log1p", "expm1", "exp2", "gammainc", "gammaincc"]
+    x = torch.tensor([0.25, 0.5])
+    for name in names:
+        assert hasattr(torch.special, name), name
+        fn = getattr(ember.special, name)
+        args = {"polygamma": (1, x), "multigammaln": (x + 2, 2), "zeta": (x + 2, x),
+                "gammainc": (x, x), "gammaincc": (x, x), "xlogy": (x, x), "xlog1py": (x, x),
+                "softmax": (x, 0), "log_softmax": (x, 0), "logsumexp": (x, 0)}.get(name, (x,))
+        want = getattr(torch.special, name)(*args)
+        got = fn(*[ember.tensor(a.numpy()) if isinstance(a, torch.Tensor) else a for a in args])
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, err_msg=name)

@@ -73,6 +73,10 @@ def dims(dim, ndim: int, op: str = "") -> tuple:
     """Normalise ``dim`` (None, int or sequence) into a sorted tuple of non-negative dims."""
     if dim is None:
         return tuple(range(ndim))
+    if ndim == 0:  # a 0-d tensor takes dim 0 or -1, as PyTorch's, and reduces nothing
+        for d in (dim,) if isinstance(dim, int) else dim:
+            wrap_dim(d, 0, op)
+        return ()
     if isinstance(dim, int):
         return (wrap_dim(dim, ndim, op),)
     out = tuple(sorted(wrap_dim(d, ndim, op) for d in dim))
