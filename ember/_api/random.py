@@ -335,8 +335,8 @@ def _standard_gamma(input: Tensor, generator=None) -> Tensor:
 
 def _standard_gamma_grad(input: Tensor, output: Tensor) -> Tensor:
     """``d output / d input`` for Gamma(input, 1) samples ``output`` at a fixed CDF."""
-    from ..distributions._special import standard_gamma_grad_np
-    g = standard_gamma_grad_np(input._host(), output._host())
+    from .._ops.special import standard_gamma_grad
+    g = standard_gamma_grad(input._host(), output._host())
     return _finish(g.astype(input._data.dtype), input.device, False)
 
 

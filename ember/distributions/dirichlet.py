@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._creation import _finish
+from .._functional import digamma, lgamma, xlogy
+from .._ops.special import standard_gamma_grad as standard_gamma_grad_np
 from .._tensor import Size
 from ..autograd.function import Function, once_differentiable
 from . import constraints
-from ._special import digamma, lgamma, standard_gamma_grad_np, xlogy
 from .distribution import Distribution
 
 __all__ = ["Dirichlet"]

@@ -6,10 +6,9 @@ from numbers import Number
 
 from .. import _dtype
 from .._creation import as_tensor
-from .._functional import _standard_gamma
+from .._functional import _standard_gamma, digamma, lgamma, xlogy
 from .._tensor import Size
 from . import constraints
-from ._special import digamma, lgamma, xlogy
 from .distribution import Distribution
 from .utils import broadcast_all
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 import warnings
 
+from .._functional import digamma, lgamma
 from .._ops.rules import broadcast_shapes
 from ..linalg import solve_triangular
-from ._special import digamma, lgamma
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .categorical import Categorical

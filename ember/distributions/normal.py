@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from numbers import Number, Real
 
+from .._functional import erf, erfinv
 from .._tensor import Size
 from ..autograd.grad_mode import no_grad
 from ..random import normal
 from . import constraints
-from ._special import erf, erfinv
 from .distribution import Distribution
 from .utils import _standard_normal, broadcast_all
 
