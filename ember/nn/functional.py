@@ -30,9 +30,10 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
     d1, d2 = input1.dim(), input2.dim()
     if d1 != d2:
         raise RuntimeError(f"bilinear(): input dimensions do not match: got {d1} and {d2}")
-    for a, b in zip(input1.shape[:-1], input2.shape[:-1]):
+    for i, (a, b) in enumerate(zip(input1.shape[:-1], input2.shape[:-1])):
         if a != b:
-            raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {a} and {b}")
+            raise RuntimeError(
+                f"bilinear(): input batch dimensions do not match at dim {i}: got {a} and {b}")
     if input1.shape[-1] != weight.shape[1]:
         raise RuntimeError(f"bilinear(): input1 size does not match weight size: got "
                            f"{input1.shape[-1]} but expected {weight.shape[1]}")

@@ -3,8 +3,9 @@
 # NOTE [ Reparametrizing a module ]
 ``_reparametrize_module`` swaps the given tensors into the module's ``_parameters`` /
 ``_buffers`` dicts (or plain attributes) for the duration of a ``with`` block and swaps the
-originals back afterwards, even when the call raises. Tied tensors (one tensor under several
-names) are all replaced when one of their names is given (``tie_weights``).
+originals back afterwards (in reverse order), even when the call raises. Tied tensors (one
+tensor under several names) are all replaced when one of their names is given
+(``tie_weights``).
 """
 
 from __future__ import annotations
@@ -110,7 +111,9 @@ def _reparametrize_module(module: Module, parameters_and_buffers: dict,
         orig = _swap_all(module, named)
         yield
     finally:
-        _swap_all(module, orig)
+        # in reverse, so that a tensor reachable under two names (a shared submodule) gets
+        # its original back (PyTorch restores in order and leaves the replacement there)
+        _swap_all(module, dict(reversed(orig.items())))
 
 
 def functional_call(module: Module, parameters_and_buffers: dict, args=None, kwargs=None, *,
