@@ -18,9 +18,11 @@ Everything else (pre-hooks, forward hooks, backward hooks, ``always_call``) live
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import warnings
+import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Mapping
 
@@ -78,8 +80,6 @@ class _WrappedHook:
     """A load_state_dict pre-hook, called with its module first when registered with one."""
 
     def __init__(self, hook: Callable, module=None) -> None:
-        import functools
-        import weakref
         self.hook = hook
         functools.update_wrapper(self, hook)
         self.with_module = module is not None
@@ -101,7 +101,6 @@ class _WrappedHook:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        import weakref
         self.hook, self.with_module = state["hook"], state["with_module"]
         if self.with_module:
             if state["module"] is None:
