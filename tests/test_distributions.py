@@ -379,3 +379,14 @@ def test_validation_can_be_turned_off():
 def test_import_paths():
     from ember.distributions.normal import Normal
     assert Normal is ED.Normal and ember.distributions.kl.kl_divergence is ED.kl_divergence
+
+
+def test_gamma_cdf_matches_torch():
+    c, r, v = [0.5, 2.0, 7.5], [1.0, 0.5, 3.0], [0.3, 4.0, 2.5]
+    want = torch.distributions.Gamma(torch.tensor(c, dtype=torch.float64),
+                                     torch.tensor(r, dtype=torch.float64)).cdf(
+        torch.tensor(v, dtype=torch.float64))
+    got = ember.distributions.Gamma(ember.tensor(c, dtype=ember.float64),
+                                    ember.tensor(r, dtype=ember.float64)).cdf(
+        ember.tensor(v, dtype=ember.float64))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)

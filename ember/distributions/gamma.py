@@ -6,7 +6,7 @@ from numbers import Number
 
 from .. import _dtype
 from .._creation import as_tensor
-from .._functional import _standard_gamma, digamma, lgamma, xlogy
+from .._functional import _standard_gamma, digamma, igamma, lgamma, xlogy
 from .._tensor import Size
 from . import constraints
 from .distribution import Distribution
@@ -67,3 +67,8 @@ class Gamma(Distribution):
     def entropy(self):
         c = self.concentration
         return c - self.rate.log() + lgamma(c) + (1.0 - c) * digamma(c)
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return igamma(self.concentration, self.rate * value)
