@@ -56,8 +56,14 @@ def _compute(name, *arrays):
 
 
 def _pad(xp, a, axes, pads, value=0):
-    """``a`` with ``pads[i] = (lo, hi)`` elements of ``value`` added along ``axes[i]``
-    (negative amounts add nothing: windows never reach there)."""
+    """``a`` with ``pads[i] = (lo, hi)`` elements of ``value`` added along ``axes[i]``; a
+    negative lo drops elements at the start, a negative hi is ignored (windows never reach
+    there)."""
+    if any(lo < 0 for lo, _ in pads):
+        crop = [slice(None)] * a.ndim
+        for ax, (lo, _) in zip(axes, pads):
+            crop[ax] = slice(max(-lo, 0), None)
+        a = a[tuple(crop)]
     pads = [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
     if not any(lo or hi for lo, hi in pads):
         return a
@@ -177,6 +183,15 @@ def _convolution_transpose(xp, g, w, b=None, *, stride, padding, dilation, group
     n, out, kernel = g.shape[0], g.shape[2:], w.shape[2:]
     d, cg = len(out), w.shape[1]
     c = cg * groups
+    if all(st == 1 for st in stride):
+        # unit stride: a convolution of g with the flipped kernel, its channel axes swapped
+        # per group (measured faster than GEMM + col2im)
+        wf = w.reshape((groups, w.shape[0] // groups, cg) + tuple(kernel)).swapaxes(1, 2)
+        wf = wf[(Ellipsis,) + (slice(None, None, -1),) * d].reshape((c, -1) + tuple(kernel))
+        pads = tuple((dl * (k - 1) - lo, s - o + lo) for dl, k, lo, s, o in
+                     zip(dilation, kernel, padding, output_size, out))
+        return _convolution(xp, g, xp.ascontiguousarray(wf), b, stride=stride, padding=pads,
+                            dilation=dilation, groups=groups)
     dcol = xp.matmul(_grad_mat(xp, g, groups, dt), _weight_mat(xp, w, groups, dt))
     # (G, N·L, K·Cg) -> (N, *out, *K, G, Cg), the layout of the padded input's windows
     dcol = xp.moveaxis(dcol.reshape((groups, n) + tuple(out) + tuple(kernel) + (cg,)), 0, -2)
@@ -197,10 +212,10 @@ def _convolution_weight(xp, x, g, *, stride, padding, dilation, groups, kernel_s
     hi = [_span(o_, k, st, dl) - lo - s for o_, k, st, dl, lo, s in
           zip(out, kernel_size, stride, dilation, padding, x.shape[2:])]
     win = _windows_cl(xp, x, padding, hi, out, kernel_size, stride, dilation, dt)
-    gm = _grad_mat(xp, g, groups, dt)
-    dw = xp.matmul(gm.transpose(0, 2, 1), _cols(xp, win, groups))  # (G, Og, K·Cg)
+    # cols^T @ g, not g^T @ cols: OpenBLAS is several times faster with the long dim inner
+    dw = xp.matmul(_cols(xp, win, groups).transpose(0, 2, 1), _grad_mat(xp, g, groups, dt))
     cg = c // groups
-    dw = dw.reshape((o,) + tuple(kernel_size) + (cg,))
+    dw = dw.transpose(0, 2, 1).reshape((o,) + tuple(kernel_size) + (cg,))
     return xp.ascontiguousarray(xp.moveaxis(dw, -1, 1)).astype(x.dtype, copy=False)
 
 
@@ -330,6 +345,22 @@ def _grid(xp, parts):
     return total
 
 
+def _running_max(xp, values, nan):
+    """Elementwise max over the arrays ``values`` and the position of the winner in the list:
+    the first of equal values, as PyTorch's kernels; with ``nan``, the last NaN wins."""
+    best = values[0].copy()
+    kbest = xp.zeros(best.shape, np.int16 if len(values) < 1 << 15 else np.int64)
+    for i, v in enumerate(values[1:], 1):
+        upd = v > best
+        if nan:
+            upd |= v != v
+            xp.copyto(best, v, where=upd)
+        else:
+            xp.maximum(best, v, out=best)
+        xp.copyto(kbest, i, where=upd)
+    return best, kbest
+
+
 def _max_pool(xp, x, *, kernel_size, stride, padding, dilation, out):
     """Max over regular windows (with -inf padding) and the flat per-plane index of each max,
     PyTorch's choice among equal values: the first, or the last NaN."""
@@ -342,15 +373,9 @@ def _max_pool(xp, x, *, kernel_size, stride, padding, dilation, out):
     xpd = _pad(xp, x, axes, list(zip(padding, hi)), low)
     win = _sliding(xp, xpd, axes, out, kernel_size, stride, dilation, 2 + d)
     offsets = list(itertools.product(*(range(k) for k in kernel_size)))
-    best = win[(Ellipsis,) + offsets[0]].copy()
-    kbest = xp.zeros(best.shape, np.int16 if len(offsets) < 1 << 15 else np.int64)
-    for i, off in enumerate(offsets[1:], 1):
-        v = win[(Ellipsis,) + off]
-        upd = v > best
-        if dt.kind == "f" or dt in _HALF:
-            upd |= v != v
-        xp.copyto(best, v, where=upd)
-        xp.copyto(kbest, i, where=upd)
+    best, kbest = _running_max(xp, [win[(Ellipsis,) + off] for off in offsets], False)
+    if (dt.kind == "f" or dt in _HALF) and bool(xp.isnan(best).any()):
+        best, kbest = _running_max(xp, [win[(Ellipsis,) + off] for off in offsets], True)
     ps = _plane_strides(size)
     kflat = xp.asarray(np.array([sum(k * dl * s for k, dl, s in zip(off, dilation, ps))
                                  for off in offsets], np.int64))
@@ -371,14 +396,8 @@ def _windows_max(xp, x, table):
     t = xp.broadcast_to(table, (n, c) + table.shape[2:])
     flat = x.reshape(n, c, -1)
     vals = xp.take_along_axis(flat, t.reshape(n, c, -1), 2).reshape(t.shape)
-    best = vals[..., 0].copy()
-    kbest = xp.zeros(best.shape, np.int64)
-    for i in range(1, vals.shape[-1]):
-        v = vals[..., i]
-        upd = (v > best) | (v != v)
-        xp.copyto(best, v, where=upd)
-        xp.copyto(kbest, i, where=upd)
-    return best, xp.take_along_axis(t, kbest[..., None], -1)[..., 0]
+    best, kbest = _running_max(xp, [vals[..., i] for i in range(vals.shape[-1])], True)
+    return best, xp.take_along_axis(t, kbest[..., None].astype(np.int64), -1)[..., 0]
 
 
 def _adaptive_bounds(size, out):
@@ -498,7 +517,8 @@ def _constant_pad_nd(xp, x, *, pad, value=0):
         crop[ax] = slice(max(-lo, 0), n - max(-hi, 0))
     x = x[tuple(crop)]
     fill = bool(value) if x.dtype == np.bool_ else np.asarray(value).astype(x.dtype)[()]
-    out = _pad(xp, x, list(pairs), list(pairs.values()), fill)
+    out = _pad(xp, x, list(pairs), [(max(lo, 0), max(hi, 0)) for lo, hi in pairs.values()],
+               fill)
     return out.copy() if out is x else out
 
 
