@@ -154,10 +154,22 @@ def _grad_mat(xp, g, groups, dt):
     return xp.moveaxis(gl.reshape(-1, groups, o // groups), 1, 0)
 
 
-def _from_rows(xp, y, n, out, groups):
-    """A (G, N·L, Og) GEMM result as a contiguous (N, G·Og, *out) tensor."""
+def _channels_last(*arrays) -> bool:
+    """PyTorch's choice of a channels-last output: a 4-D or 5-D input or weight laid out
+    channels-last (and not also contiguous)."""
+    return any(a.ndim in (4, 5) and not a.flags.c_contiguous and
+               np.moveaxis(a, 1, -1).flags.c_contiguous for a in arrays)
+
+
+def _from_rows(xp, y, n, out, groups, channels_last):
+    """A (G, N·L, Og) GEMM result as a (N, G·Og, *out) tensor, contiguous or channels-last
+    (then a view of the GEMM result when there is one group)."""
     og = y.shape[-1]
     d = len(out)
+    if channels_last:
+        y = xp.moveaxis(y.reshape((groups, n) + tuple(out) + (og,)), 0, -2)
+        y = y.reshape((n,) + tuple(out) + (groups * og,))
+        return xp.moveaxis(y, -1, 1)
     y = y.reshape((groups, n) + tuple(out) + (og,))
     y = y.transpose((1, 0, d + 2) + tuple(range(2, d + 2)))
     return xp.ascontiguousarray(y).reshape((n, groups * og) + tuple(out))
@@ -171,7 +183,7 @@ def _convolution(xp, x, w, b=None, *, stride, padding, dilation, groups):
            zip(x.shape[2:], lo, hi, kernel, stride, dilation)]
     win = _windows_cl(xp, x, lo, hi, out, kernel, stride, dilation, dt)
     y = xp.matmul(_cols(xp, win, groups), _weight_mat(xp, w, groups, dt).transpose(0, 2, 1))
-    y = _from_rows(xp, y, x.shape[0], out, groups)
+    y = _from_rows(xp, y, x.shape[0], out, groups, _channels_last(x, w))
     if b is not None:
         y += _bias_shape(b.astype(dt, copy=False), d)
     return y.astype(x.dtype, copy=False)
@@ -200,7 +212,10 @@ def _convolution_transpose(xp, g, w, b=None, *, stride, padding, dilation, group
     buf = xp.zeros((n, *full, groups, cg), dt)
     _add_windows(buf, dcol, range(1, d + 1), out, kernel, stride, dilation, d + 1)
     crop = (slice(None),) + tuple(slice(lo, lo + s) for lo, s in zip(padding, output_size))
-    y = xp.ascontiguousarray(xp.moveaxis(buf[crop].reshape((n, *output_size, c)), -1, 1))
+    if _channels_last(g, w):
+        y = xp.moveaxis(xp.ascontiguousarray(buf[crop]).reshape((n, *output_size, c)), -1, 1)
+    else:
+        y = xp.ascontiguousarray(xp.moveaxis(buf[crop].reshape((n, *output_size, c)), -1, 1))
     if b is not None:
         y += _bias_shape(b.astype(dt, copy=False), d)
     return y.astype(g.dtype, copy=False)
@@ -314,8 +329,10 @@ def _fold_params(p):
 
 
 IM2COL = register("im2col", _im2col, vjp=lambda c, g: (
-    COL2IM(g, output_size=tuple(c.in_meta[0][0][2:]), **_fold_params(c.params)),))
-COL2IM = register("col2im", _col2im, vjp=lambda c, g: (IM2COL(g, **_fold_params(c.params)),))
+    COL2IM(g, output_size=tuple(c.in_meta[0][0][2:]), **_fold_params(c.params)),),
+    backward_name="Im2ColBackward0")
+COL2IM = register("col2im", _col2im, vjp=lambda c, g: (IM2COL(g, **_fold_params(c.params)),),
+                  backward_name="Col2ImBackward0")
 
 
 # -- max pooling ----------------------------------------------------------------------------------
@@ -492,7 +509,7 @@ def _dims_name(prefix):
 register("max_pool", _max_pool, nout=2, save=("out",), vjp=_max_vjp,
          backward_name=_dims_name("MaxPool"))
 register("adaptive_max_pool", _adaptive_max_pool, nout=2, save=("out",), vjp=_max_vjp,
-         backward_name=_dims_name("AdaptiveMaxPool"))
+         backward_name=lambda node: f"AdaptiveMaxPool{len(node.in_meta[0][0]) - 2}DBackward0")
 register("fractional_max_pool", _fractional_max_pool, nout=2, save=("out",), vjp=_max_vjp,
          backward_name=lambda node: f"FractionalMaxPool{len(node.in_meta[0][0]) - 2}D"
                                     "Backward0")
