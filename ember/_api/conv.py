@@ -3,8 +3,9 @@ with ``torch.nn.functional``'s signatures, argument checks and messages.
 
 The registry ops (``ember/_ops/conv.py``) take batched (N, C, *spatial) inputs and explicit
 geometry; these wrappers accept unbatched inputs as PyTorch does, normalise the arguments and
-raise PyTorch's errors. Average, adaptive-average and Lp pooling, unpooling, reflect/replicate/
-circular-free composites and the shuffles are composites of other ops, as in PyTorch.
+raise PyTorch's errors. Adaptive average pooling (one matmul per dim with a matrix of window
+averages), Lp pooling, unpooling (a scatter) and the shuffles (reshape/permute) are composites
+of other ops.
 
 Functions PyTorch also has at top level (``torch.conv2d``, ``torch.max_pool2d``, ...) are
 exported to ``ember``; the others live here for ``ember.nn.functional`` (``FUNCTIONAL``).
@@ -370,16 +371,6 @@ def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, 
     return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
-def _avg_divisor(size, k, st, p, out, count_include_pad):
-    """Per-dim divisors of each window (PyTorch's: the window clipped to the padded input, or
-    to the input itself without count_include_pad); the divisor is their product."""
-    start = np.arange(out) * st - p
-    end = np.minimum(start + k, size + p)
-    if count_include_pad:
-        return end - start
-    return np.minimum(end, size) - np.maximum(start, 0)
-
-
 def _avg_pool(d):
     name = f"avg_pool{d}d"
 
@@ -402,27 +393,12 @@ def _avg_pool(d):
         if d == 3 and x.dtype.itemsize == 2:
             raise NotImplementedError(
                 f"\"avg_pool3d_out_frame\" not implemented for '{x.dtype.word}'")
-        size = x.shape[2:]
-        out = [_pool_out(s, kk, ss, pp, 1, ceil_mode) for s, kk, ss, pp in zip(size, k, st, p)]
+        out = tuple(_pool_out(s, kk, ss, pp, 1, ceil_mode)
+                    for s, kk, ss, pp in zip(x.shape[2:], k, st, p))
         _checked_out(x, out)
-        divs = [_avg_divisor(s, kk, ss, pp, o, count_include_pad)
-                for s, kk, ss, pp, o in zip(size, k, st, p, out)]
-        div = divisor_override if divisor_override is not None else \
-            math.prod(np.ix_(*divs)) if divs else 1
-        n, c = x.shape[:2]
-        pads = tuple((pp, (o - 1) * ss + kk - pp - s) for pp, o, ss, kk, s in
-                     zip(p, out, st, k, size))
-        geo = {"stride": st, "padding": pads, "dilation": (1,) * d, "groups": 1}
-        flat = x.reshape((n * c, 1) + tuple(size))
-        uniform = np.ndim(div) == 0 or bool((div == div.flat[0]).all())
-        if x.is_floating_point() and uniform:  # the divisor folds into the kernel
-            w = _const(x, np.full((1, 1) + k, 1 / np.asarray(div).flat[0]))
-            y = apply(_CONV, (flat, w, None), geo)
-        else:
-            y = apply(_CONV, (flat, _const(x, np.ones((1, 1) + k)), None), geo)
-            div = _const(x, np.broadcast_to(div, tuple(out)))
-            y = y / div if x.is_floating_point() else y.div(div, rounding_mode="trunc")
-        y = y.reshape((n, c) + tuple(out))
+        y = apply(R["avg_pool"], (x,), {"kernel_size": k, "stride": st, "padding": p,
+                                        "out": out, "count_include_pad": count_include_pad,
+                                        "divisor_override": divisor_override})
         return y.squeeze(0) if unbatched else y
 
     fn.__name__ = fn.__qualname__ = name

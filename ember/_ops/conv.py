@@ -515,6 +515,88 @@ register("fractional_max_pool", _fractional_max_pool, nout=2, save=("out",), vjp
                                     "Backward0")
 
 
+# -- average pooling --------------------------------------------------------------------------
+
+def _avg_divisor(size, k, st, p, out, count_include_pad):
+    """Per-dim divisors of each window (PyTorch's: the window clipped to the padded input, or
+    to the input itself without count_include_pad); a window's divisor is their product."""
+    start = np.arange(out) * st - p
+    end = np.minimum(start + k, size + p)
+    if count_include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
+
+
+def _divisor(p, size):
+    """The divisor of each output position: a number, or an array of the output's shape."""
+    if p["divisor_override"] is not None:
+        return p["divisor_override"]
+    divs = [_avg_divisor(s, k, st, pp, o, p["count_include_pad"]) for s, k, st, pp, o in
+            zip(size, p["kernel_size"], p["stride"], p["padding"], p["out"])]
+    div = math.prod(np.ix_(*divs))
+    return int(div.flat[0]) if div.size and (div == div.flat[0]).all() else div
+
+
+def _avg_pool(xp, x, *, kernel_size, stride, padding, out, count_include_pad=True,
+              divisor_override=None):
+    """Window sums (one strided add per kernel offset) over the divisor; integer inputs
+    divide truncating, as PyTorch's integer kernels do."""
+    size, d = x.shape[2:], len(kernel_size)
+    axes = tuple(range(2, 2 + d))
+    dt = np.dtype(np.float32) if x.dtype in _HALF else x.dtype
+    hi = [max(0, _span(o, k, st, 1) - pp - s) for o, k, st, pp, s in
+          zip(out, kernel_size, stride, padding, size)]
+    xpd = _pad(xp, x.astype(dt, copy=False), axes, list(zip(padding, hi)))
+    win = _sliding(xp, xpd, axes, out, kernel_size, stride, (1,) * d, 2 + d)
+    offsets = list(itertools.product(*(range(k) for k in kernel_size)))
+    total = win[(Ellipsis,) + offsets[0]].copy()
+    for off in offsets[1:]:
+        total += win[(Ellipsis,) + off]
+    div = _divisor({"kernel_size": kernel_size, "stride": stride, "padding": padding,
+                    "out": out, "count_include_pad": count_include_pad,
+                    "divisor_override": divisor_override}, size)
+    if dt.kind in "iu":
+        div = xp.asarray(div, dtype=dt)
+        q = total // div
+        return q + ((q * div != total) & ((total < 0) != (div < 0)))  # toward zero
+    if isinstance(div, int):
+        total *= dt.type(1 / div)
+        return total.astype(x.dtype, copy=False)
+    return (total / xp.asarray(div, dtype=dt)).astype(x.dtype, copy=False)
+
+
+def _avg_pool_backward(xp, g, *, kernel_size, stride, padding, out, input_size,
+                       count_include_pad=True, divisor_override=None):
+    """The adjoint of ``_avg_pool`` (floating inputs): each window's gradient over its
+    divisor, spread over the window."""
+    d = len(kernel_size)
+    dt = np.dtype(np.float32) if g.dtype in _HALF else g.dtype
+    div = _divisor({"kernel_size": kernel_size, "stride": stride, "padding": padding,
+                    "out": out, "count_include_pad": count_include_pad,
+                    "divisor_override": divisor_override}, input_size)
+    gd = g.astype(dt) / (dt.type(div) if isinstance(div, int) else xp.asarray(div, dtype=dt))
+    full = [max(s + pp, _span(o, k, st, 1)) for s, pp, o, k, st in
+            zip(input_size, padding, out, kernel_size, stride)]
+    buf = xp.zeros(g.shape[:2] + tuple(full), dt)
+    src = xp.broadcast_to(gd.reshape(gd.shape + (1,) * d), gd.shape + tuple(kernel_size))
+    _add_windows(buf, src, range(2, 2 + d), out, kernel_size, stride, (1,) * d, 2 + d)
+    crop = (slice(None), slice(None)) + tuple(slice(pp, pp + s)
+                                              for pp, s in zip(padding, input_size))
+    return buf[crop].astype(g.dtype)
+
+
+def _avg_params(p):
+    return {k: p[k] for k in ("kernel_size", "stride", "padding", "out", "count_include_pad",
+                              "divisor_override")}
+
+
+AVG_POOL = register("avg_pool", _avg_pool, vjp=lambda c, g: (AVG_POOL_BACKWARD(
+    g, input_size=tuple(c.in_meta[0][0][2:]), **_avg_params(c.params)),),
+    backward_name=lambda node: f"AvgPool{len(node.in_meta[0][0]) - 2}DBackward0")
+AVG_POOL_BACKWARD = register("avg_pool_backward", _avg_pool_backward, vjp=lambda c, g: (
+    AVG_POOL(g, **_avg_params(c.params)),))
+
+
 # -- padding --------------------------------------------------------------------------------------
 
 def _pairs(pad, ndim):

@@ -453,3 +453,35 @@ add("channel_shuffle", fn=lambda m, x, g: m.channel_shuffle(x, g), samples=_samp
     ([(1, 4, 2)], {"g": 2}), ([(2, 6, 2, 3)], {"g": 3}), ([(2, 6, 1, 2, 2)], {"g": 2})]),
     dtypes=ALL_REAL, errors=(ErrorCase((_ones(2, 3, 5, 5), 2), match="divisible by groups"),
                              ErrorCase((_ones(4, 6), 2), match="> 2 dims")))
+
+# average pooling's registry ops: the top-level torch.avg_pool1d and the pooling backward
+add("avg_pool", fn=lambda m, *a, **k: m.avg_pool1d(*a, **k), samples=_samples([
+    ([(1, 2, 5)], {"kernel_size": 2, "stride": 1}),
+    ([(2, 3, 7)], {"kernel_size": 3, "padding": 1, "ceil_mode": True,
+                   "count_include_pad": False})]), dtypes=FLOATS + ("int64",))
+
+
+def _avg_pool_backward(m, g, x, **kw):
+    """The gradient of avg_pool2d w.r.t. its input: ``avg_pool_backward`` in ember."""
+    if m.__name__ == "ember":
+        k = _conv_api._ntuple(kw["kernel_size"], 2, "")
+        st = _conv_api._ntuple(kw.get("stride") or k, 2, "")
+        p = _conv_api._ntuple(kw.get("padding", 0), 2, "")
+        return m._functional.apply(m._ops.REGISTRY["avg_pool_backward"], (g,), {
+            "kernel_size": k, "stride": st, "padding": p, "out": tuple(g.shape[2:]),
+            "input_size": tuple(x.shape[2:]),
+            "count_include_pad": kw.get("count_include_pad", True),
+            "divisor_override": kw.get("divisor_override")})
+    x = x.detach().requires_grad_(True)
+    y = m.nn.functional.avg_pool2d(x, **kw)
+    return m.autograd.grad(y, x, g, create_graph=True)[0]
+
+
+add("avg_pool_backward", fn=_avg_pool_backward, samples=lambda d, r: [
+    Sample((A(arr(r, (1, 1, 2, 2), d)), A(arr(r, (1, 1, 3, 3), d), grad=False)),
+           {"kernel_size": 2, "ceil_mode": True}, name="ceil"),
+    Sample((A(arr(r, (2, 2, 3, 3), d)), A(arr(r, (2, 2, 5, 5), d), grad=False)),
+           {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
+           name="no pad count"),
+    Sample((A(arr(r, (1, 2, 2, 3), d)), A(arr(r, (1, 2, 4, 6), d), grad=False)),
+           {"kernel_size": 2, "divisor_override": 3}, name="override")], dtypes=FLOATS)
