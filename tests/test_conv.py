@@ -193,3 +193,20 @@ def test_avg_pool_integer_division_truncates():
                {"kernel_size": 3, "padding": 1, "count_include_pad": False}):
         np.testing.assert_array_equal(EF.avg_pool2d(ember.tensor(x), **kw).numpy(),
                                       TF.avg_pool2d(torch.tensor(x), **kw).numpy())
+
+
+def test_bench_conv_runs(tmp_path, monkeypatch):
+    """The benchmark script stays runnable (a smoke run of the cheapest cases)."""
+    import json
+    import runpy
+    import sys
+    out = tmp_path / "bench.json"
+    monkeypatch.setattr(sys, "argv", ["bench_conv.py", "--quick", "--filter", "avg_pool2d",
+                                      "--json", str(out)])
+    try:
+        runpy.run_path("bench/bench_conv.py", run_name="__main__")
+    except SystemExit as e:
+        assert e.code == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["case"] for r in rows] == ["avg_pool2d 2x2", "avg_pool2d 2x2 fwd+bwd"]
+    assert all(r["ratio"] > 0 for r in rows)
