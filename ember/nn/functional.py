@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import _functional as F
+from .._api import conv as _conv
 from .._tensor import Tensor
 
 __all__ = ["linear", "bilinear"]
@@ -45,3 +46,16 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
                            f"{bias.shape[0]} but expected {weight.shape[0]}")
     out = F.einsum("...i,oij,...j->...o", input1, weight, input2)
     return out if bias is None else out + bias
+
+
+# NOTE [ nn.functional by area ]
+# The functional forms of the layers live with their ops' areas (``ember/_api/conv.py``, ...),
+# which name what ``torch.nn.functional`` has; this module gathers them.
+def _gather(names, module) -> None:
+    for name in names:
+        globals()[name] = getattr(module, name)
+        __all__.append(name)
+
+
+_gather(_conv.FUNCTIONAL, _conv)
+_gather(("softmax", "log_softmax"), F)
