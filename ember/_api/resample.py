@@ -148,12 +148,16 @@ def _upsample(op, kernel, input, output_size, scale_factors, params):
 
 
 def _adaptive_avg_pool(input: Tensor, output_size) -> Tensor:
+    """'area' mode: adaptive average pooling (1-D as PyTorch does it: a 2-D pool of height 1
+    between an unsqueeze and a squeeze)."""
     nd = input.dim() - 2
     out = tuple(operator.index(s) for s in output_size)
     if min(out) < 0:
         raise RuntimeError(
             f"adaptive_avg_pool{nd}d: elements of output_size must be greater than or equal to "
             f"0 but received {{{', '.join(map(str, out))}}}")
+    if nd == 1:
+        return _adaptive_avg_pool(input.unsqueeze(-2), (1,) + out).squeeze(-2)
     return apply(UPSAMPLE_AREA, (input,), {"output_size": out, "scales": (None,) * nd})
 
 

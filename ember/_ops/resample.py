@@ -290,12 +290,10 @@ def _separable(name: str, kernel, weights, backward, check=_check_sizes, grad_ch
 
 
 def _check_pool_input(x, output_size, kernel):
-    """``adaptive_avg_pool{2,3}d``'s check (1-D pools as 2-D with a unit height; the 2-D one
-    allows no channels): every non-batch dim non-empty."""
+    """``adaptive_avg_pool{2,3}d``'s check: every non-batch dim non-empty (the 2-D pool
+    allows no channels)."""
     what = "grad_output" if kernel.endswith("_backward") else "input"
     shape = list(x.shape)
-    if len(shape) == 3:
-        shape.insert(2, 1)
     for i in range(2 if len(shape) == 4 else 1, len(shape)):
         if shape[i] == 0:
             raise RuntimeError(
@@ -324,7 +322,7 @@ UPSAMPLE_BICUBIC_AA = _separable(
     lambda nd: "UpsampleBicubic2DAaBackward0",
     grad_weights=_aa_weights(4, _keys, skip_same_size=False), half_ok=False)
 UPSAMPLE_AREA = _separable(
-    "upsample_area", lambda nd: f"adaptive_avg_pool{max(nd, 2)}d", area_weights,
+    "upsample_area", lambda nd: f"adaptive_avg_pool{nd}d", area_weights,
     lambda nd: f"AdaptiveAvgPool{nd}DBackward0", check=_check_pool_input,
     grad_check=_check_pool_input)
 
