@@ -63,12 +63,12 @@ def test_interpolate_sweep(mode, nd):
                lambda t, kw=kw: F.interpolate(t, mode=mode, **kw), [x])
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "lanczos"])
 def test_antialias_sweep(mode):
     rng = np.random.default_rng(3)
     for _ in range(16):
         x = rng.standard_normal((1, 2) + tuple(rng.integers(1, 12, 2)))
-        kw = {"antialias": True, "align_corners": bool(rng.random() < 0.5)}
+        kw = {"antialias": True, "align_corners": mode != "lanczos" and bool(rng.random() < 0.5)}
         if rng.random() < 0.5:
             kw["size"] = (int(rng.integers(1, 12)), int(rng.integers(2, 12)))
         else:
@@ -87,7 +87,7 @@ def test_antialias_output_width_one():
     channels-last kernel does not); ember gives the channels-last (correct) values."""
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 5))
     t = torch.tensor(x).contiguous(memory_format=torch.channels_last)
-    for mode in ("bilinear", "bicubic"):
+    for mode in ("bilinear", "bicubic", "lanczos"):
         ref = TF.interpolate(t, size=(8, 1), mode=mode, antialias=True)
         ours = F.interpolate(ember.tensor(x), size=(8, 1), mode=mode, antialias=True)
         np.testing.assert_allclose(ours.numpy(), ref.numpy(), atol=1e-12)
@@ -204,7 +204,8 @@ def test_autograd_node_names():
                for mode, kw in (("nearest", {}), ("nearest-exact", {}), ("bilinear", {}),
                                 ("bicubic", {}), ("area", {}),
                                 ("bilinear", {"antialias": True}),
-                                ("bicubic", {"antialias": True}))]
+                                ("bicubic", {"antialias": True}),
+                                ("lanczos", {"antialias": True}))]
         x1 = m.ones(1, 1, 3, requires_grad=True)
         x3 = m.ones(1, 1, 2, 2, 2, requires_grad=True)
         out += [f.interpolate(x1, size=4, mode="linear").grad_fn.name(),
@@ -242,7 +243,7 @@ def test_large_input_float32():
     x = np.random.default_rng(0).standard_normal((2, 3, 40, 56)).astype(np.float32)
     for mode, kw in (("bilinear", {"align_corners": False}), ("bicubic", {"align_corners": True}),
                      ("bilinear", {"antialias": True}), ("bicubic", {"antialias": True}),
-                     ("area", {}), ("nearest", {})):
+                     ("lanczos", {"antialias": True}), ("area", {}), ("nearest", {})):
         for size in ((97, 130), (17, 23)):
             ref = TF.interpolate(torch.tensor(x), size=size, mode=mode, **kw)
             ours = F.interpolate(ember.tensor(x), size=size, mode=mode, **kw)

@@ -23,6 +23,7 @@ from .._ops.resample import (
     UPSAMPLE_BICUBIC,
     UPSAMPLE_BICUBIC_AA,
     UPSAMPLE_BILINEAR_AA,
+    UPSAMPLE_LANCZOS_AA,
     UPSAMPLE_LINEAR,
     UPSAMPLE_NEAREST,
 )
@@ -129,6 +130,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                       (UPSAMPLE_BICUBIC, "upsample_bicubic2d"))
         return _upsample(op, kernel, input, output_size, scale_factors,
                          {"align_corners": align_corners})
+    if nd == 4 and mode == "lanczos":
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+        return _upsample(UPSAMPLE_LANCZOS_AA, "_upsample_lanczos2d_aa", input, output_size,
+                         scale_factors, {"align_corners": align_corners})
     if nd in (3, 4, 5):
         for name, want in _LINEAR_MODES.items():
             if mode == name and nd != want:

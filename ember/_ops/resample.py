@@ -182,6 +182,11 @@ def _keys(x):
     return np.where(x < 1, _cc1(x, -0.5), np.where(x < 2, _cc2(x, -0.5), 0))
 
 
+def _lanczos(x):
+    # Lanczos-3: sinc(x) sinc(x / 3) on (-3, 3)
+    return np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0)
+
+
 def _aa_weights(interp_size: int, kernel, skip_same_size=True):
     """Antialiased weights (``_compute_indices_min_size_weights_aa``): the filter is
     stretched by the downscaling factor and each row normalised to sum 1. The forward kernel
@@ -321,6 +326,10 @@ UPSAMPLE_BICUBIC_AA = _separable(
     "upsample_bicubic_aa", lambda nd: "compute_index_ranges_weights", _aa_weights(4, _keys),
     lambda nd: "UpsampleBicubic2DAaBackward0",
     grad_weights=_aa_weights(4, _keys, skip_same_size=False), half_ok=False)
+UPSAMPLE_LANCZOS_AA = _separable(
+    "upsample_lanczos_aa", lambda nd: "compute_index_ranges_weights", _aa_weights(6, _lanczos),
+    lambda nd: "UpsampleLanczos2DAaBackward0",
+    grad_weights=_aa_weights(6, _lanczos, skip_same_size=False), half_ok=False)
 UPSAMPLE_AREA = _separable(
     "upsample_area", lambda nd: f"adaptive_avg_pool{nd}d", area_weights,
     lambda nd: f"AdaptiveAvgPool{nd}DBackward0", check=_check_pool_input,

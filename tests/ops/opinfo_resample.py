@@ -26,7 +26,7 @@ def _functional(m):
 
 def _interpolate(default_mode, **fixed):
     def fn(m, x, *args, mode=default_mode, **kwargs):
-        return _functional(m).interpolate(x, *args, mode=mode, **fixed, **kwargs)
+        return _functional(m).interpolate(x, *args, mode=mode, **dict(fixed, **kwargs))
     return fn
 
 
@@ -105,10 +105,10 @@ def _cubic_samples(dtype, rng):
     return out
 
 
-def _aa_samples(dtype, rng):
+def _aa_samples(dtype, rng, corners=(False, True)):
     # (an output of width 1 is left out: PyTorch's contiguous-format CPU kernel gets it wrong)
     out = []
-    for ac in (False, True):
+    for ac in corners:
         out += [
             _s(rng, dtype, (1, 1, 3, 4), size=(2, 2), align_corners=ac),
             _s(rng, dtype, (1, 1, 5, 6), size=(2, 3), align_corners=ac),
@@ -193,6 +193,15 @@ add("upsample_bilinear_aa", fn=_interpolate("bilinear", antialias=True), samples
 add("upsample_bicubic_aa", fn=_interpolate("bicubic", antialias=True), samples=_aa_samples,
     dtypes=FLOATS, atol=1e-4, skip_gradcheck_samples=(_INCONSISTENT,),
     errors=_common_errors(True) + _SIZE_ERRORS[:2])
+add("upsample_lanczos_aa", fn=_interpolate("lanczos", antialias=True),
+    samples=lambda d, r: _aa_samples(d, r, (False,)), dtypes=FLOATS, atol=1e-4,
+    skip_gradcheck_samples=(_INCONSISTENT,), errors=_common_errors(True) + _SIZE_ERRORS[:2] + (
+        ErrorCase((_X,), {"size": 3, "align_corners": True},
+                  match="Lanczos mode does not support align_corners=True"),
+        ErrorCase((_X,), {"size": 3, "mode": "lanczos", "antialias": False},
+                  match="Lanczos mode requires antialias=True"),
+        ErrorCase((A(np.ones((1, 1, 2, 2), np.float16)),), {"size": 3},
+                  match="not implemented for 'Half'")))
 add("upsample_area", fn=_interpolate("area"), samples=_area_samples, dtypes=HALF + FLOATS,
     atol=1e-4, errors=_common_errors() + (
         _NOT_WITH_ALIGN,
@@ -350,6 +359,9 @@ for _mode in ("bilinear", "bicubic"):
             ([(1, 1, 5, 4)], {"size": (2, 3), "align_corners": _ac}),
             ([(1, 1, 3, 4)], {"scale_factor": (1.6, 0.6), "align_corners": _ac,
                               "recompute_scale_factor": False})])
+_combo("upsample_lanczos_aa.align_corners=False", _interpolate("lanczos", antialias=True), [
+    ([(1, 1, 2, 3)], {"size": (1, 2)}), ([(1, 1, 5, 4)], {"size": (2, 3)}),
+    ([(1, 1, 3, 4)], {"scale_factor": (1.6, 0.6), "recompute_scale_factor": False})])
 for _nd in (1, 2, 3):
     _combo(f"upsample_area.{_nd}d", _interpolate("area"), [
         ([(1, 1) + (3,) * _nd], {"size": (2,) * _nd}),
