@@ -248,3 +248,13 @@ def test_large_input_float32():
             ref = TF.interpolate(torch.tensor(x), size=size, mode=mode, **kw)
             ours = F.interpolate(ember.tensor(x), size=size, mode=mode, **kw)
             np.testing.assert_allclose(ours.numpy(), ref.numpy(), atol=2e-5, rtol=1e-5)
+
+
+def test_uint8_interpolating_modes_are_refused():
+    """PyTorch's fixed-point uint8 kernels (bilinear, bicubic, antialiased) are not reproduced:
+    ember says so rather than give other numbers."""
+    x = ember.ones(1, 1, 3, 3, dtype=ember.uint8)
+    for mode, kw in (("bilinear", {}), ("bicubic", {}), ("bilinear", {"antialias": True}),
+                     ("bicubic", {"antialias": True}), ("lanczos", {"antialias": True})):
+        with pytest.raises(NotImplementedError, match="uint8 input is not supported in ember"):
+            F.interpolate(x, scale_factor=2, mode=mode, **kw)

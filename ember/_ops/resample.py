@@ -249,11 +249,13 @@ def _check_sizes(x, output_size, kernel=""):
 
 
 def _separable(name: str, kernel, weights, backward, check=_check_sizes, grad_check=None,
-               grad_weights=None, half_ok=True):
+               grad_weights=None, half_ok=True, uint8_in_pytorch=False):
     """A registry op resampling with one weight matrix per spatial dim (NOTE [ Separable
     resampling ]); ``kernel(nd)`` is PyTorch's kernel name (for errors), ``backward(nd)`` its
     backward node's name, ``check``/``grad_check`` its shape checks of the input and of the
-    output gradient, ``grad_weights`` the backward kernel's weights where they differ."""
+    output gradient, ``grad_weights`` the backward kernel's weights where they differ.
+    ``uint8_in_pytorch``: PyTorch has a uint8 kernel for the 2-D op (fixed-point weights,
+    rounding between passes), which ember does not reproduce."""
 
     def mats(x_shape, output_size, scales, align_corners, ct, fn=weights):
         return [fn(n_in, n_out, align_corners, s, ct)
@@ -263,6 +265,10 @@ def _separable(name: str, kernel, weights, backward, check=_check_sizes, grad_ch
         nd = len(output_size)
         if not half_ok and x.dtype in _HALF:
             raise _not_implemented(kernel(nd), x)
+        if uint8_in_pytorch and nd == 2 and x.dtype == np.uint8:
+            raise NotImplementedError(
+                "uint8 input is not supported in ember (PyTorch's fixed-point uint8 kernel is "
+                "not reproduced); convert the input to a float dtype first")
         ct = _compute_dtype(kernel(nd), x)
         check(x, output_size, kernel(nd))
         y = x.astype(ct, copy=False)
@@ -314,22 +320,26 @@ _LINEAR = {1: "linear1d", 2: "bilinear2d", 3: "trilinear3d"}
 
 UPSAMPLE_LINEAR = _separable(
     "upsample_linear", lambda nd: f"upsample_{_LINEAR[nd]}", linear_weights,
-    lambda nd: f"Upsample{_LINEAR[nd].capitalize()[:-1]}DBackward0")
+    lambda nd: f"Upsample{_LINEAR[nd].capitalize()[:-1]}DBackward0", uint8_in_pytorch=True)
 UPSAMPLE_BICUBIC = _separable(
     "upsample_bicubic", lambda nd: "upsample_bicubic2d", cubic_weights,
-    lambda nd: "UpsampleBicubic2DBackward0", grad_weights=cubic_grad_weights)
+    lambda nd: "UpsampleBicubic2DBackward0", grad_weights=cubic_grad_weights,
+    uint8_in_pytorch=True)
 UPSAMPLE_BILINEAR_AA = _separable(
     "upsample_bilinear_aa", lambda nd: "compute_index_ranges_weights",
     _aa_weights(2, _triangle), lambda nd: "UpsampleBilinear2DAaBackward0",
-    grad_weights=_aa_weights(2, _triangle, skip_same_size=False), half_ok=False)
+    grad_weights=_aa_weights(2, _triangle, skip_same_size=False), half_ok=False,
+    uint8_in_pytorch=True)
 UPSAMPLE_BICUBIC_AA = _separable(
     "upsample_bicubic_aa", lambda nd: "compute_index_ranges_weights", _aa_weights(4, _keys),
     lambda nd: "UpsampleBicubic2DAaBackward0",
-    grad_weights=_aa_weights(4, _keys, skip_same_size=False), half_ok=False)
+    grad_weights=_aa_weights(4, _keys, skip_same_size=False), half_ok=False,
+    uint8_in_pytorch=True)
 UPSAMPLE_LANCZOS_AA = _separable(
     "upsample_lanczos_aa", lambda nd: "compute_index_ranges_weights", _aa_weights(6, _lanczos),
     lambda nd: "UpsampleLanczos2DAaBackward0",
-    grad_weights=_aa_weights(6, _lanczos, skip_same_size=False), half_ok=False)
+    grad_weights=_aa_weights(6, _lanczos, skip_same_size=False), half_ok=False,
+    uint8_in_pytorch=True)
 UPSAMPLE_AREA = _separable(
     "upsample_area", lambda nd: f"adaptive_avg_pool{nd}d", area_weights,
     lambda nd: f"AdaptiveAvgPool{nd}DBackward0", check=_check_pool_input,
@@ -369,10 +379,6 @@ UPSAMPLE_NEAREST = register(
 
 # -- grid sampling ---------------------------------------------------------------------------------
 
-_MODES = ("bilinear", "nearest", "bicubic")
-_PADDINGS = ("zeros", "border", "reflection")
-
-
 def _unnormalize(coord, size: int, align_corners: bool, vectorized: bool):
     """Grid coordinate in [-1, 1] -> pixel coordinate, and its slope, in the operation order
     of PyTorch's vectorised 2-D kernel or of its scalar 3-D one (they round differently)."""
@@ -386,41 +392,42 @@ def _unnormalize(coord, size: int, align_corners: bool, vectorized: bool):
     return ((coord + one) * size - one) / 2, coord.dtype.type(size / 2)
 
 
-def _clip(c, size: int):
+def _clip(xp, c, size: int):
     """Border padding (``clip_coordinates_set_grad``): the clipped coordinate and the slope
-    factor (0 at or past the borders)."""
+    factor (0 at or past the borders). NaN clips to 0, as in PyTorch."""
     k = c.dtype.type
-    return np.minimum(np.maximum(c, k(0)), k(size - 1)), ((c > 0) & (c < size - 1)).astype(k)
+    return xp.minimum(xp.fmax(c, k(0)), k(size - 1)), ((c > 0) & (c < size - 1)).astype(k)
 
 
-def _reflect(c, twice_low: int, twice_high: int):
+def _reflect(xp, c, twice_low: int, twice_high: int):
     """``reflect_coordinates_set_grad``: the coordinate reflected into the span, and the slope
     factor (+1 or -1)."""
     if twice_low == twice_high:
-        return np.zeros_like(c), np.zeros_like(c)
+        return xp.zeros_like(c), xp.zeros_like(c)
     lo = twice_low / 2
     span = (twice_high - twice_low) / 2
     c = c - c.dtype.type(lo)
-    sign = np.where(c < 0, -1, 1).astype(c.dtype)
-    c = np.abs(c)
-    extra = np.fmod(c, c.dtype.type(span))
-    even = np.floor(c / c.dtype.type(span)) % 2 == 0
-    out = np.where(even, extra + c.dtype.type(lo), c.dtype.type(span) - extra + c.dtype.type(lo))
-    return out.astype(c.dtype), np.where(even, sign, -sign)
+    sign = xp.where(c < 0, -1, 1).astype(c.dtype)
+    c = xp.abs(c)
+    extra = xp.fmod(c, c.dtype.type(span))
+    even = xp.floor(c / c.dtype.type(span)) % 2 == 0
+    out = xp.where(even, extra + c.dtype.type(lo), c.dtype.type(span) - extra + c.dtype.type(lo))
+    return out.astype(c.dtype), xp.where(even, sign, -sign)
 
 
-def _pad(c, size: int, padding: str, align_corners: bool):
+def _pad(xp, c, size: int, padding: str, align_corners: bool):
     """``compute_coordinates``: a pixel coordinate under a padding mode, and its slope."""
     if padding == "border":
-        return _clip(c, size)
+        return _clip(xp, c, size)
     if padding == "reflection":
-        c, m = _reflect(c, 0, 2 * (size - 1)) if align_corners else _reflect(c, -1, 2 * size - 1)
-        c, m2 = _clip(c, size)
+        c, m = (_reflect(xp, c, 0, 2 * (size - 1)) if align_corners else
+                 _reflect(xp, c, -1, 2 * size - 1))
+        c, m2 = _clip(xp, c, size)
         return c, m * m2
-    return c, np.ones_like(c)
+    return c, xp.ones_like(c)
 
 
-def _taps(grid, sizes, mode: str, padding: str, align_corners: bool):
+def _taps(xp, grid, sizes, mode: str, padding: str, align_corners: bool):
     """Per spatial axis (in grid order x, y[, z], i.e. from the last input dim): the tap
     indices (a list of int arrays), their in-bounds masks, the fraction ``t`` and the slope
     ``dt/dgrid`` (NOTE [ Grid sampling ])."""
@@ -428,24 +435,24 @@ def _taps(grid, sizes, mode: str, padding: str, align_corners: bool):
     for a, size in enumerate(sizes):
         c, slope = _unnormalize(grid[..., a], size, align_corners, len(sizes) == 2)
         if mode == "bicubic":  # padding applies per tap
-            i0 = np.floor(c)
+            i0 = xp.floor(c)
             t = c - i0
             idx, masks = [], []
             for k in range(-1, 3):
-                p, _ = _pad(i0 + k, size, padding, align_corners)
+                p, _ = _pad(xp, i0 + k, size, padding, align_corners)
                 idx.append(p.astype(np.int64))
                 masks.append((p >= 0) & (p < size))
-            out.append((idx, masks, t, np.full_like(c, slope)))
+            out.append((idx, masks, t, xp.full_like(c, slope)))
             continue
-        c, m = _pad(c, size, padding, align_corners)
+        c, m = _pad(xp, c, size, padding, align_corners)
         if mode == "nearest":
-            i = np.rint(c)
-            out.append(([np.clip(i, -1, size).astype(np.int64)], [(i >= 0) & (i < size)],
-                        np.zeros_like(c), np.zeros_like(c)))
+            i = xp.rint(c)
+            out.append(([xp.clip(i, -1, size).astype(np.int64)], [(i >= 0) & (i < size)],
+                        xp.zeros_like(c), xp.zeros_like(c)))
             continue
-        i0 = np.floor(c)
+        i0 = xp.floor(c)
         idx = [i0, i0 + 1]
-        out.append(([np.clip(i, -1, size).astype(np.int64) for i in idx],
+        out.append(([xp.clip(i, -1, size).astype(np.int64) for i in idx],
                     [(i >= 0) & (i < size) for i in idx], c - i0, m * slope))
     return out
 
@@ -466,13 +473,13 @@ def _tap_derivatives(mode: str, t):
     return [t * 0]
 
 
-def _combine(taps, sizes, strides):
+def _combine(xp, taps, strides):
     """Flat spatial indices (T, N, *out) and masks of all tap combinations, axis 0 varying
     slowest in the order (z, y, x) of the input's dims."""
     flat, mask = None, None
     for (idx, masks, _, _), stride in reversed(list(zip(taps, strides))):
-        f = np.stack([np.where(m, i, 0) * stride for i, m in zip(idx, masks)])
-        m = np.stack(masks)
+        f = xp.stack([xp.where(m, i, 0) * stride for i, m in zip(idx, masks)])
+        m = xp.stack(masks)
         if flat is None:
             flat, mask = f, m
         else:
@@ -530,17 +537,17 @@ def _grid_sampler(xp, x, grid, mode="bilinear", padding_mode="zeros", align_corn
     if x.size == 0 or grid.size == 0:
         return xp.zeros((n, ch) + out_shape, x.dtype)
     # in the input's dtype, half types too: PyTorch's kernels round every operation to it
-    taps = _taps(np.asarray(grid), sizes, mode, padding_mode, align_corners)
-    flat, mask = _combine(taps, sizes, np.cumprod((1,) + sizes[:-1]))
+    taps = _taps(xp, grid, sizes, mode, padding_mode, align_corners)
+    flat, mask = _combine(xp, taps, np.cumprod((1,) + sizes[:-1]).tolist())
     t_count = flat.shape[0]
     src = x.reshape(n, ch, -1)
-    idx = xp.asarray(flat.reshape(t_count, n, -1).transpose(1, 0, 2).reshape(n, 1, -1))
+    idx = flat.reshape(t_count, n, -1).transpose(1, 0, 2).reshape(n, 1, -1)
     vals = xp.take_along_axis(src, idx, axis=2).reshape(n, ch, t_count, -1)
-    vals = xp.where(xp.asarray(mask.reshape(t_count, n, -1).transpose(1, 0, 2))[:, None],
-                    vals, x.dtype.type(0))
+    vals = xp.where(mask.reshape(t_count, n, -1).transpose(1, 0, 2)[:, None], vals,
+                    x.dtype.type(0))
     ws = [_tap_weights(mode, t) for _, _, t, _ in taps]
     if mode == "bicubic":  # rows along x first, then those along y (PyTorch's order)
-        wx, wy = ([xp.asarray(w.reshape(n, 1, -1)) for w in ax] for ax in ws)
+        wx, wy = ([w.reshape(n, 1, -1) for w in ax] for ax in ws)
         out = None
         for j in range(4):
             row = vals[:, :, 4 * j] * wx[0]
@@ -550,7 +557,7 @@ def _grid_sampler(xp, x, grid, mode="bilinear", padding_mode="zeros", align_corn
     else:
         out = None
         for k, w in enumerate(_combined_weights(ws)):
-            term = vals[:, :, k] * xp.asarray(w.reshape(n, 1, -1))
+            term = vals[:, :, k] * w.reshape(n, 1, -1)
             out = term if out is None else out + term
     return out.reshape((n, ch) + out_shape)
 
@@ -565,8 +572,9 @@ def _grid_sampler_vjp(c, g):
     n, ch = x.shape[:2]
     sizes = tuple(x.shape[2:][::-1])
     gd = grid._data
-    taps = _taps(np.asarray(gd), sizes, mode, padding, align)
-    flat, mask = _combine(taps, sizes, np.cumprod((1,) + sizes[:-1]))
+    xp = _BY_ARRAY_TYPE[type(gd)].xp
+    taps = _taps(xp, gd, sizes, mode, padding, align)
+    flat, mask = _combine(xp, taps, np.cumprod((1,) + sizes[:-1]).tolist())
     t_count = flat.shape[0]
     spatial = int(np.prod(sizes))
     # t rebuilt from the grid so that the weights are differentiable in it: t = grid*m + b
@@ -578,7 +586,7 @@ def _grid_sampler_vjp(c, g):
     ws = [_tap_weights(mode, t) for t in ts]
     weights = [w.reshape(n, 1, -1) for w in _combined_weights(ws)]
     # the flat index of each tap into the whole input, (T, N, C, O)
-    base = (np.arange(n)[:, None] * ch + np.arange(ch)[None, :]) * spatial
+    base = (xp.arange(n)[:, None] * ch + xp.arange(ch)[None, :]) * spatial
     full = flat.reshape(t_count, n, 1, -1) + base[None, :, :, None]
     index = _const(g, full)
     go = g.reshape(1, n, ch, -1)
