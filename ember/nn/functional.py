@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import _functional as F
 from .._api import conv as _conv
+from .._api import resample as _resample
 from .._tensor import Tensor
 
 __all__ = ["linear", "bilinear"]
@@ -58,4 +59,5 @@ def _gather(names, module) -> None:
 
 
 _gather(_conv.FUNCTIONAL, _conv)
+_gather(_resample.__all__, _resample)
 _gather(("softmax", "log_softmax"), F)
