@@ -80,7 +80,10 @@ def _single_tensor_rprop(params, grads, prevs, step_sizes, state_steps, *, step_
         sign = where(sign.gt(0), etaplus, where(sign.lt(0), etaminus, _creation.ones_like(sign)))
         step_size.mul_(sign).clamp_(step_size_min, step_size_max)
         grad = where(sign.eq(etaminus), 0.0, grad)
-        param.addcmul_(grad.sign(), step_size, value=-1)
+        # (a clone when recorded: ember's addcmul saves its inputs whether or not backward
+        # needs them, and step_size is updated in place at the next step)
+        param.addcmul_(grad.sign(), step_size.clone() if differentiable else step_size,
+                       value=-1)
         prev.copy_(grad)
 
 
