@@ -474,9 +474,11 @@ class Optimizer:
 
 
 def _hook_step(step):
-    """Wrap a subclass's ``step`` with the global and per-optimizer step hooks."""
+    """Wrap a subclass's ``step`` with the global and per-optimizer step hooks; as in
+    PyTorch the hooks see ``args`` with the optimizer first."""
     @functools.wraps(step)
-    def wrapper(self, *args, **kwargs):
+    def wrapper(*args, **kwargs):
+        self = args[0]
         for hook in chain(list(_global_optimizer_pre_hooks),
                           list(self._optimizer_step_pre_hooks)):
             result = hook(self, args, kwargs)
@@ -485,7 +487,7 @@ def _hook_step(step):
                     raise RuntimeError(f"{step} must return None or a tuple of (new_args, "
                                        f"new_kwargs), but got {result}.")
                 args, kwargs = result
-        out = step(self, *args, **kwargs)
+        out = step(*args, **kwargs)
         for hook in chain(list(self._optimizer_step_post_hooks),
                           list(_global_optimizer_post_hooks)):
             hook(self, args, kwargs)
