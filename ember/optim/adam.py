@@ -198,11 +198,12 @@ def _multi_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, st
         if amsgrad:
             xp.maximum(arrs[4], v, out=arrs[4])
             v = arrs[4]
+        # lr / bc1 * m / (sqrt(v) / bc2_sqrt + eps), with bc2_sqrt moved to the scalars
+        bc2_sqrt = (1 - beta2 ** step) ** 0.5
         xp.sqrt(v, out=t1)
-        t1 /= (1 - beta2 ** step) ** 0.5
-        t1 += eps
+        t1 += eps * bc2_sqrt
         xp.divide(m, t1, out=t1)
-        t1 *= lr / (1 - beta1 ** step)
+        t1 *= lr / (1 - beta1 ** step) * bc2_sqrt
         p -= t1
 
     operands = [params, grads, exp_avgs, exp_avg_sqs] + ([max_exp_avg_sqs] if amsgrad else [])
