@@ -142,5 +142,5 @@ def _multi_tensor_rmsprop(params, grads, square_avgs, grad_avgs, bufs, state_ste
             t1 *= lr
         p -= t1
 
-    _multi_tensor.run(kernel, operands, tuple(range(len(operands)))[:1] + tuple(
-        range(2, len(operands))), [None] * len(params), 3, "rmsprop")
+    _multi_tensor.run(kernel, operands, (0,) + tuple(range(2, len(operands))),
+                      [None] * len(params), 3, "rmsprop")
