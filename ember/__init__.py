@@ -15,6 +15,7 @@ from . import (  # noqa: F401 - _methods binds Tensor methods
     fft,
     linalg,
     nn,
+    optim,
     return_types,
     special,
     utils,
