@@ -415,8 +415,7 @@ def _pow_vjp(c, g):
 def _div_vjp(c, g):
     a, b = c.inputs
     if c.params.get("rounding_mode") is not None:
-        return (g * 0 if isinstance(a, Tensor) else None,
-                g * 0 if isinstance(b, Tensor) else None)
+        return tuple(g * 0 if need else None for need in c.needs_input_grad)
     ga = g / _cj(b) if c.needs_input_grad[0] else None
     gb = -g * _cj(a / (b * b)) if c.needs_input_grad[1] else None
     return ga, gb
@@ -434,7 +433,7 @@ _BINARY = {
             lambda c, g: (g, g * _cj(c.params["alpha"]) if "alpha" in c.params else g)),
     "sub": (_sub, "promote", (),
             lambda c, g: (g, -g * _cj(c.params["alpha"]) if "alpha" in c.params else -g)),
-    "mul": ("multiply", "promote", (0, 1), lambda c, g: _mul_vjp(c, g)),
+    "mul": ("multiply", "promote", {0: (1,), 1: (0,)}, lambda c, g: _mul_vjp(c, g)),
     "floor_divide": ("floor_divide", "promote", (), None),
     "remainder": ("remainder", "promote", (0, 1), _remainder_vjp),
     "fmod": ("fmod", "promote", (0, 1), lambda c, g: (
@@ -516,7 +515,8 @@ def _div_name(node) -> str:
     return "DivBackward0"
 
 
-register("div", _div_rule_impl(), save=(0, 1), vjp=_div_vjp, backward_name=_div_name)
+register("div", _div_rule_impl(), save={0: (1,), 1: (0, 1)}, vjp=_div_vjp,
+         backward_name=_div_name)
 
 
 # -- where, clamp, casts, copies ------------------------------------------------------------------

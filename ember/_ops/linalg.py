@@ -67,22 +67,23 @@ def _matmul(xp, a, b):
 
 
 def _matmul_vjp(c, g):
-    a, b = c.inputs
+    a, b = c.inputs  # only what the needed gradients read is saved
+    na, nb = len(c.in_meta[0][0]), len(c.in_meta[1][0])
     ga = gb = None
-    if a.ndim == 1 and b.ndim == 1:
+    if na == 1 and nb == 1:
         return (g * b.conj() if c.needs_input_grad[0] else None,
                 g * a.conj() if c.needs_input_grad[1] else None)
     if c.needs_input_grad[0]:
-        if b.ndim == 1:
+        if nb == 1:
             ga = g.unsqueeze(-1) * b.conj()
-        elif a.ndim == 1:
+        elif na == 1:
             ga = (g.unsqueeze(-2) @ b.mT.conj()).squeeze(-2)
         else:
             ga = g @ b.mT.conj()
     if c.needs_input_grad[1]:
-        if a.ndim == 1:
+        if na == 1:
             gb = a.conj().unsqueeze(-1) * g.unsqueeze(-2)
-        elif b.ndim == 1:
+        elif nb == 1:
             gb = (a.mT.conj() @ g.unsqueeze(-1)).squeeze(-1)
         else:
             gb = a.mT.conj() @ g
@@ -95,7 +96,8 @@ def _matmul_name(node) -> str:
             (1, 1): "DotBackward0"}.get(nd, "UnsafeViewBackward0")
 
 
-register("matmul", _matmul, save=(0, 1), vjp=_matmul_vjp, backward_name=_matmul_name)
+register("matmul", _matmul, save={0: (1,), 1: (0,)}, vjp=_matmul_vjp,
+         backward_name=_matmul_name)
 
 
 def _mm(xp, a, b):
@@ -130,8 +132,8 @@ def _mm_vjp(c, g):
             a.mT.conj() @ g if c.needs_input_grad[1] else None)
 
 
-register("mm", _mm, save=(0, 1), vjp=_mm_vjp)
-register("bmm", _bmm, save=(0, 1), vjp=_mm_vjp)
+register("mm", _mm, save={0: (1,), 1: (0,)}, vjp=_mm_vjp)
+register("bmm", _bmm, save={0: (1,), 1: (0,)}, vjp=_mm_vjp)
 
 
 def _addmm(xp, bias, a, b, beta=1, alpha=1):
@@ -165,7 +167,7 @@ def _addmm_vjp(c, g):
     return gbias, ga, gb
 
 
-register("addmm", _addmm, save=(1, 2), vjp=_addmm_vjp)
+register("addmm", _addmm, save={1: (2,), 2: (1,)}, vjp=_addmm_vjp)
 
 
 # -- einsum ---------------------------------------------------------------------------------------

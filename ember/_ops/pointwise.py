@@ -400,8 +400,8 @@ def _addcdiv_vjp(c, g):
             -g * _cj(v * t1 / (t2 * t2)) if c.needs_input_grad[2] else None)
 
 
-register("addcmul", _addcmul, save=(1, 2), vjp=_addcmul_vjp)
-register("addcdiv", _addcdiv, save=(1, 2), vjp=_addcdiv_vjp)
+register("addcmul", _addcmul, save={1: (2,), 2: (1,)}, vjp=_addcmul_vjp)
+register("addcdiv", _addcdiv, save={1: (2,), 2: (1, 2)}, vjp=_addcdiv_vjp)
 
 
 # -- complex numbers ------------------------------------------------------------------------------

@@ -56,8 +56,8 @@ _ALL = _All()
 class OpDef:
     """One op with all of its rules (see NOTE [ The op registry ])."""
 
-    __slots__ = ("name", "impl", "vjp", "save", "save_out", "view", "nout", "kernels",
-                 "backward_name", "inplace")
+    __slots__ = ("name", "impl", "vjp", "save", "save_for", "save_out", "view", "nout",
+                 "kernels", "backward_name", "inplace")
 
     def __init__(self, name, impl, *, vjp=None, save=(), view=False, nout=1,
                  backward_name=None, inplace=None):
@@ -65,6 +65,13 @@ class OpDef:
         # ``inplace(xp, dst, *args, **params)``: an optional direct in-place kernel, used when
         # no graph is recorded (``x[i] = v``, ``add_`` under no_grad) to skip a copy
         self.inplace = inplace
+        # ``save`` as a dict, {input: inputs its gradient reads}, saves only what the inputs
+        # that need a gradient read, as PyTorch does (so an in-place change of an input no
+        # gradient needs is no error)
+        self.save_for = {k: tuple(v) for k, v in save.items()} if isinstance(save, dict) \
+            else None
+        if self.save_for is not None:
+            save = tuple(sorted({i for v in self.save_for.values() for i in v}, key=str))
         self.save = _ALL if save == "all" else tuple(i for i in save if i != "out")
         self.save_out = save != "all" and "out" in save
         self.view, self.nout, self.kernels = view, nout, {}
@@ -197,6 +204,11 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
     replaces ``args[0]`` as the value saved for backward (an in-place op's old self)."""
     edges, in_meta, saved = [], [], []
     save = op.save
+    if op.save_for is not None and all(isinstance(a, Tensor) for a in args):
+        # (with a Python number PyTorch saves it as a tensor, freed after backward like any
+        # other; saving everything keeps that behaviour)
+        save = {j for k, a in enumerate(args) if a._requires_grad
+                for j in op.save_for.get(k, ())}
     i = 0
     for a in args:
         if isinstance(a, Tensor):
