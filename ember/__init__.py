@@ -15,6 +15,7 @@ from . import (  # noqa: F401 - _methods binds Tensor methods
     fft,
     linalg,
     return_types,
+    serialization,
     special,
     utils,
 )
@@ -98,6 +99,7 @@ from .autograd.grad_mode import (  # noqa: F401
     set_grad_enabled,
 )
 from .random import *  # noqa: F401, F403 - Generator, manual_seed, rand, ...
+from .serialization import load, save  # noqa: F401
 
 __version__ = "0.1.0"
 
