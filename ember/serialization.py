@@ -205,10 +205,11 @@ class _PicklerMixin:
         entry = self.storages.get(id(root))
         if entry is None:
             key = str(len(self.storages))
-            pid = ("storage", _STORAGE_GLOBAL[dt], key, str(t.device), root.nbytes // dt.itemsize)
+            numel = root.nbytes // dt.itemsize
+            pid = ("storage", _STORAGE_GLOBAL[dt], key, str(t.device), numel)
             if self.legacy:
                 pid += (None,)
-            entry = self.storages[id(root)] = (_StorageRef(pid), dt, root)
+            entry = self.storages[id(root)] = (_StorageRef(pid, numel * dt.itemsize), dt, root)
         elif entry[1] is not dt:
             raise RuntimeError("Cannot save multiple tensors or storages that view the same data "
                                "as different types")
@@ -216,10 +217,10 @@ class _PicklerMixin:
 
 
 class _StorageRef:
-    __slots__ = ("pid",)
+    __slots__ = ("pid", "nbytes")
 
-    def __init__(self, pid: tuple):
-        self.pid = pid
+    def __init__(self, pid: tuple, nbytes: int):
+        self.pid, self.nbytes = pid, nbytes
 
 
 def _pickler(pickle_module, out, protocol: int, legacy: bool = False):
@@ -230,9 +231,10 @@ def _pickler(pickle_module, out, protocol: int, legacy: bool = False):
     return cls(out, protocol, legacy=legacy)
 
 
-def _host_bytes(root) -> memoryview:
-    host = np.ascontiguousarray(of_array(root).to_numpy(root))
-    return memoryview(host.reshape(-1).view(np.uint8))
+def _host_bytes(ref: _StorageRef, root) -> memoryview:
+    """The bytes of the storage ``ref`` names: its root array's, on the host."""
+    host = np.ascontiguousarray(of_array(root).to_numpy(root)).reshape(-1).view(np.uint8)
+    return memoryview(host[:ref.nbytes])
 
 
 class _ZipWriter:
@@ -303,7 +305,7 @@ def _save_zip(obj, out, archive: str, pickle_module, protocol: int) -> None:
     w.write_record(".storage_alignment", str(_ALIGNMENT).encode())
     w.write_record("byteorder", sys.byteorder.encode())
     for ref, _, root in pickler.storages.values():
-        w.write_record(f"data/{ref.pid[2]}", _host_bytes(root))
+        w.write_record(f"data/{ref.pid[2]}", _host_bytes(ref, root))
     w.write_record("version", b"3\n")
     w.write_record(".data/serialization_id", f"{secrets.randbits(64):020d}{w.crcs:020d}".encode())
     w.finish()
@@ -316,11 +318,12 @@ def _save_legacy(obj, out, pickle_module, protocol: int) -> None:
         pickle_module.dump(header, out, protocol=protocol)
     pickler = _pickler(pickle_module, out, protocol, legacy=True)
     pickler.dump(obj)
-    entries = sorted((ref.pid[2], ref.pid[4], root) for ref, _, root in pickler.storages.values())
-    pickle_module.dump([key for key, _, _ in entries], out, protocol=protocol)
-    for _, numel, root in entries:
-        out.write(struct.pack("<q", numel))
-        out.write(_host_bytes(root))
+    refs = sorted(((ref, root) for ref, _, root in pickler.storages.values()),
+                  key=lambda e: e[0].pid[2])
+    pickle_module.dump([ref.pid[2] for ref, _ in refs], out, protocol=protocol)
+    for ref, root in refs:
+        out.write(struct.pack("<q", ref.pid[4]))
+        out.write(_host_bytes(ref, root))
 
 
 @contextlib.contextmanager
@@ -392,6 +395,9 @@ def _rebuild_tensor(storage, storage_offset, size, stride) -> Tensor:
     if type(storage) is not _Storage:
         raise RuntimeError(f"expected a storage to rebuild a tensor from, got "
                            f"{type(storage).__name__}")
+    if type(size) not in (tuple, list) or type(stride) not in (tuple, list):
+        raise RuntimeError(f"invalid tensor geometry in checkpoint: size {size!r}, stride "
+                           f"{stride!r}")
     for v in (storage_offset, *size, *stride):
         if type(v) is not int or v < 0:
             raise RuntimeError(f"invalid tensor geometry in checkpoint: size {size}, stride "
@@ -773,9 +779,12 @@ def _check_pid(pid, fields: int) -> tuple:
         raise pickle.UnpicklingError(f"Only persistent_load of storage is allowed, got {pid!r}")
     _, storage_type, key, location, numel = pid[:5]
     if type(storage_type) is not _StorageType or type(numel) is not int or numel < 0 \
-            or type(key) not in (str, bytes) or type(location) not in (str, bytes):
+            or not isinstance(key, (str, bytes)) or not isinstance(location, (str, bytes)):
         raise pickle.UnpicklingError(f"invalid storage id in checkpoint: {pid!r}")
-    return storage_type.dtype, key, _ascii(location), numel
+    try:
+        return storage_type.dtype, _ascii(key), _ascii(location), numel
+    except UnicodeDecodeError:
+        raise pickle.UnpicklingError(f"invalid storage id in checkpoint: {pid!r}") from None
 
 
 def _ascii(s) -> str:
@@ -875,7 +884,6 @@ def _load_zip(archive: _Archive, restore, make_unpickler) -> Any:
 
     def persistent_load(pid):
         dtype, key, location, numel = _check_pid(pid, 5)
-        key = _ascii(key)
         if key not in loaded:
             host = archive.storage(f"data/{key}", dtype, numel)
             loaded[key] = _Storage(_place(restore, _byteswap(host) if swap else host, location),
@@ -900,14 +908,19 @@ def _load_legacy(fh, restore, make_unpickler) -> Any:
         raise RuntimeError(f"Invalid protocol version: {version}")
     sys_info = make_unpickler(fh).load()
     little = sys_info.get("little_endian", True) if isinstance(sys_info, dict) else True
+    here = fh.tell()
+    file_size = fh.seek(0, os.SEEK_END)
+    fh.seek(here)
     roots: dict = {}
     views: dict = {}
 
     def persistent_load(pid):
-        if type(pid) is tuple and pid and _ascii(pid[0]) == "module":
+        if type(pid) is tuple and pid and pid[0] in ("module", b"module"):
             return pid[1]  # an nn.Module class recorded with its source (weights_only=False)
         dtype, key, location, numel = _check_pid(pid, 6)
         view = pid[5]
+        if numel * dtype.itemsize > file_size:
+            raise RuntimeError(f"corrupt legacy checkpoint: storage {key} is larger than the file")
         if key not in roots:
             roots[key] = _Storage(_place(restore, np.empty(numel, dtype.np), location), dtype)
         root = roots[key]
@@ -928,26 +941,30 @@ def _load_legacy(fh, restore, make_unpickler) -> Any:
     for key in keys:
         if key not in roots:
             raise RuntimeError(f"corrupt legacy checkpoint: storage key {key!r} is not used")
-        storage = roots[key]
-        head = fh.read(8)
-        numel = struct.unpack("<q", head)[0] if len(head) == 8 else -1
-        nbytes = storage.array.size * storage.dtype.itemsize
-        if numel != storage.array.size:
-            raise RuntimeError(f"corrupt legacy checkpoint: storage {key} holds {numel} elements "
-                               f"where {storage.array.size} were expected")
-        data = fh.read(nbytes)
-        if len(data) != nbytes:
-            raise RuntimeError(f"corrupt legacy checkpoint: storage {key} is truncated")
-        host = np.frombuffer(bytearray(data), storage.dtype.np)
+        arr = roots[key].array
+        head = np.empty(1, "<i8")
+        _read_exact(fh, head.view(np.uint8), key)
+        if head[0] != arr.size:
+            raise RuntimeError(f"corrupt legacy checkpoint: storage {key} holds {head[0]} "
+                               f"elements where {arr.size} were expected")
+        host = arr if isinstance(arr, np.ndarray) else np.empty(arr.size, arr.dtype)
+        _read_exact(fh, host.view(np.uint8), key)
         if little != (sys.byteorder == "little"):
             _byteswap(host)
-        arr = storage.array
-        if isinstance(arr, np.ndarray):
-            arr[...] = host
-        else:
+        if host is not arr:
             backend = of_array(arr)
             arr[...] = backend.from_numpy(host, backend.device_of(arr))
     return result
+
+
+def _read_exact(fh, out: np.ndarray, key) -> None:
+    """Fill the uint8 array ``out`` from ``fh``."""
+    view, pos = memoryview(out), 0
+    while pos < len(view):
+        n = fh.readinto(view[pos:])
+        if not n:
+            raise RuntimeError(f"corrupt legacy checkpoint: storage {key} is truncated")
+        pos += n
 
 
 @contextlib.contextmanager

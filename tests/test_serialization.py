@@ -323,6 +323,36 @@ def test_legacy_format_from_torch(weights_only):
     assert e["v"][0, 1].item() == -7.0
 
 
+def test_legacy_format_from_a_file(tmp_path):
+    x = torch.arange(12.0).reshape(3, 4)
+    torch.save({"x": x, "v": x[1:], "i": torch.arange(5)}, tmp_path / "l.pt",
+               _use_new_zipfile_serialization=False)
+    for weights_only in (True, False):
+        e = ember.load(tmp_path / "l.pt", weights_only=weights_only)
+        assert_same(e["v"], x[1:])
+        assert e["i"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_big_endian_checkpoint():
+    obj = {n: _pair(n)[1] for n in ("float32", "bfloat16", "complex64", "int64", "uint8")}
+
+    def to_big(name, data):
+        if name == "byteorder":
+            return b"big"
+        if name.startswith("data/"):
+            t = list(obj.values())[int(name[5:])]
+            width = t.element_size() // (2 if t.is_complex() else 1)
+            return np.frombuffer(data, f"<u{width}").astype(f">u{width}").tobytes()
+        return data
+
+    raw = _rezip(_torch_bytes(obj), to_big)
+    theirs = torch.load(io.BytesIO(raw))
+    ours = ember.load(io.BytesIO(raw))
+    for k in obj:
+        assert_same(ours[k], theirs[k])
+        assert_same(ours[k], obj[k])
+
+
 def test_legacy_format_to_torch():
     x = ember.arange(12.0).reshape(3, 4)
     obj = {"x": x, "v": x[1:, ::2], "i": ember.arange(3)}
