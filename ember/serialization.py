@@ -804,8 +804,7 @@ class _Archive:
                 "was truncated in transfer, or was modified after saving.") from None
         names = self.zf.namelist()
         self.prefix = names[0].split("/")[0] + "/" if names and "/" in names[0] else ""
-        fh.seek(0, os.SEEK_END)
-        self.file_size = fh.tell()
+        self.fh, self.file_size = fh, fh.seek(0, os.SEEK_END)
         self.map = _mmap.mmap(fh.fileno(), 0, access=_mmap.ACCESS_COPY) if mapped else None
 
     def info(self, name: str) -> zipfile.ZipInfo:
@@ -829,45 +828,42 @@ class _Archive:
                                f"{info.filename[len(self.prefix):]}: {e}; the checkpoint file is "
                                "corrupted") from None
 
-    def _read_into(self, info: zipfile.ZipInfo, out: np.ndarray) -> np.ndarray:
-        view, pos = memoryview(out), 0
-        try:
-            with self.zf.open(info) as src:  # zipfile checks the CRC as the last chunk arrives
-                while pos < len(view):
-                    chunk = src.read(min(1 << 24, len(view) - pos))
-                    if not chunk:
-                        raise EOFError("the record ends early")
-                    view[pos:pos + len(chunk)] = chunk
-                    pos += len(chunk)
-        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as e:
-            raise RuntimeError(f"PytorchStreamReader failed reading file "
-                               f"{info.filename[len(self.prefix):]}: {e}; the checkpoint file is "
-                               "corrupted") from None
-        return out
-
-    def storage(self, name: str, dtype: _dtype.dtype, numel: int) -> np.ndarray:
-        """The record as a flat host array of ``numel`` ``dtype`` elements: a copy-on-write view
-        of the mapped file when mapping, else read (and CRC-checked) into memory."""
-        info, nbytes = self.info(name), numel * dtype.itemsize
-        if info.file_size != nbytes or info.header_offset + nbytes > self.file_size:
-            raise RuntimeError(f"PytorchStreamReader: record {name} holds {info.file_size} bytes "
-                               f"but its storage needs {nbytes}; the checkpoint file is corrupted")
-        if self.map is None:
-            out = np.empty(numel, dtype.np)
-            self._read_into(info, out.view(np.uint8))
-            return out
-        if info.compress_type != zipfile.ZIP_STORED:
-            raise RuntimeError(f"mmap=True needs stored records, but {name} is compressed")
-        head = self.map[info.header_offset:info.header_offset + 30]
+    def _data_start(self, info: zipfile.ZipInfo, name: str) -> int:
+        """Where a stored record's bytes begin in the file (past its local header)."""
+        self.fh.seek(info.header_offset)
+        head = self.fh.read(30)
         if len(head) < 30 or head[:4] != b"PK\x03\x04":
             raise RuntimeError(f"PytorchStreamReader: bad local header for {name}; the "
                                "checkpoint file is corrupted")
         n, m = struct.unpack("<2H", head[26:30])
         start = info.header_offset + 30 + n + m
-        if start + nbytes > self.file_size:
-            raise RuntimeError(f"PytorchStreamReader: record {name} runs past the end of the "
-                               "file; the checkpoint file is truncated")
-        return np.frombuffer(self.map, dtype.np, numel, start)
+        if start + info.file_size > self.file_size:
+            raise RuntimeError(f"PytorchStreamReader failed reading file {name}: it runs past the "
+                               "end of the file; the checkpoint file is truncated")
+        return start
+
+    def storage(self, name: str, dtype: _dtype.dtype, numel: int) -> np.ndarray:
+        """The record as a flat host array of ``numel`` ``dtype`` elements: a copy-on-write view
+        of the mapped file when mapping, else read into memory and CRC-checked (which PyTorch
+        does not do)."""
+        info, nbytes = self.info(name), numel * dtype.itemsize
+        if info.file_size != nbytes:
+            raise RuntimeError(f"PytorchStreamReader: record {name} holds {info.file_size} bytes "
+                               f"but its storage needs {nbytes}; the checkpoint file is corrupted")
+        if info.compress_type != zipfile.ZIP_STORED:  # not written by PyTorch: zipfile inflates
+            if self.map is not None:
+                raise RuntimeError(f"mmap=True needs stored records, but {name} is compressed")
+            return np.frombuffer(bytearray(self._read(info)), dtype.np)
+        start = self._data_start(info, name)
+        if self.map is not None:
+            return np.frombuffer(self.map, dtype.np, numel, start)
+        out = np.empty(numel, dtype.np)
+        self.fh.seek(start)
+        _read_exact(self.fh, out.view(np.uint8), f"PytorchStreamReader failed reading file {name}")
+        if zlib.crc32(out.view(np.uint8)) != info.CRC:
+            raise RuntimeError(f"PytorchStreamReader failed reading file {name}: Bad CRC-32; the "
+                               "checkpoint file is corrupted")
+        return out
 
 
 def _load_zip(archive: _Archive, restore, make_unpickler) -> Any:
@@ -943,12 +939,12 @@ def _load_legacy(fh, restore, make_unpickler) -> Any:
             raise RuntimeError(f"corrupt legacy checkpoint: storage key {key!r} is not used")
         arr = roots[key].array
         head = np.empty(1, "<i8")
-        _read_exact(fh, head.view(np.uint8), key)
+        _read_exact(fh, head.view(np.uint8), f"corrupt legacy checkpoint: storage {key}")
         if head[0] != arr.size:
             raise RuntimeError(f"corrupt legacy checkpoint: storage {key} holds {head[0]} "
                                f"elements where {arr.size} were expected")
         host = arr if isinstance(arr, np.ndarray) else np.empty(arr.size, arr.dtype)
-        _read_exact(fh, host.view(np.uint8), key)
+        _read_exact(fh, host.view(np.uint8), f"corrupt legacy checkpoint: storage {key}")
         if little != (sys.byteorder == "little"):
             _byteswap(host)
         if host is not arr:
@@ -957,13 +953,13 @@ def _load_legacy(fh, restore, make_unpickler) -> Any:
     return result
 
 
-def _read_exact(fh, out: np.ndarray, key) -> None:
-    """Fill the uint8 array ``out`` from ``fh``."""
+def _read_exact(fh, out: np.ndarray, what: str) -> None:
+    """Fill the uint8 array ``out`` from ``fh`` (``what`` names it in the error)."""
     view, pos = memoryview(out), 0
     while pos < len(view):
         n = fh.readinto(view[pos:])
         if not n:
-            raise RuntimeError(f"corrupt legacy checkpoint: storage {key} is truncated")
+            raise RuntimeError(f"{what}: the file is truncated")
         pos += n
 
 

@@ -561,7 +561,7 @@ def test_corrupt_and_truncated_files():
             ember.load(io.BytesIO(raw[:cut]))
     data_at = raw.index(struct.pack("<f", 50.0))
     flipped = raw[:data_at] + bytes([raw[data_at] ^ 0xFF]) + raw[data_at + 1:]
-    with pytest.raises(RuntimeError, match="Bad CRC-32"):  # torch itself would not notice
+    with pytest.raises(RuntimeError, match="Bad CRC-32"):  # torch itself does not notice
         ember.load(io.BytesIO(flipped))
     with pytest.raises(EOFError):
         ember.load(io.BytesIO(b""))
@@ -576,6 +576,17 @@ def test_corrupt_and_truncated_files():
         ember.load(io.BytesIO(missing))
     with pytest.raises(RuntimeError, match="failed locating file data.pkl"):
         ember.load(io.BytesIO(_rezip(raw, lambda n, d: d).replace(b"data.pkl", b"data.xyz")))
+
+
+def test_recompressed_archive(tmp_path):
+    raw = _torch_bytes({"w": torch.arange(50.0)})
+    z = zipfile.ZipFile(io.BytesIO(raw))
+    with zipfile.ZipFile(tmp_path / "deflated.pt", "w", zipfile.ZIP_DEFLATED) as out:
+        for info in z.infolist():
+            out.writestr(info.filename, z.read(info))
+    assert ember.load(tmp_path / "deflated.pt")["w"].tolist() == list(range(50))
+    with pytest.raises(RuntimeError, match="mmap=True needs stored records"):
+        ember.load(tmp_path / "deflated.pt", mmap=True)
 
 
 def test_out_of_bounds_tensor_geometry():
