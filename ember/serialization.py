@@ -432,9 +432,13 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, bac
 
 
 def _set_obj_state(obj, state):
-    dict_state, slots_state = state if isinstance(state, tuple) else (state, None)
-    for part in (dict_state, slots_state):
-        for k, v in (part or {}).items():
+    parts = state if isinstance(state, tuple) and len(state) == 2 else (state, None)
+    for part in parts:
+        if part is None:
+            continue
+        if not isinstance(part, dict):
+            raise RuntimeError(f"Invalid serialized state: {state!r}")
+        for k, v in part.items():
             if type(k) is not str or k.startswith("__") or k in Tensor.__slots__:
                 raise RuntimeError(f"Invalid serialized state: attribute {k!r}")
             setattr(obj, k, v)

@@ -503,6 +503,13 @@ def test_hostile_opcodes_are_refused():
             ember.load(io.BytesIO(_zip_of_pickle(pkl)))
 
 
+def test_state_cannot_overwrite_tensor_internals():
+    t = torch.ones(2)
+    t._data = "not an array"  # would replace ember's backend array
+    with pytest.raises(RuntimeError, match="Invalid serialized state: attribute '_data'"):
+        ember.load(io.BytesIO(_torch_bytes(t)))
+
+
 def test_unsupported_global_message_matches_torch():
     raw = _torch_bytes(Config(0.1, "a"))
     with pytest.raises(pickle.UnpicklingError) as e:
