@@ -17,6 +17,7 @@ from . import (  # noqa: F401 - _methods binds Tensor methods
     nn,
     optim,
     return_types,
+    serialization,
     special,
     utils,
 )
@@ -100,6 +101,7 @@ from .autograd.grad_mode import (  # noqa: F401
     set_grad_enabled,
 )
 from .random import *  # noqa: F401, F403 - Generator, manual_seed, rand, ...
+from .serialization import load, save  # noqa: F401
 
 __version__ = "0.1.0"
 
