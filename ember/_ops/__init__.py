@@ -3,4 +3,5 @@
 from . import elementwise, shape  # noqa: F401, I001 - registration order matters
 from . import decomp, fft, index_ops, linalg, pointwise, reduction, sorting  # noqa: F401
 from . import special  # noqa: F401
+from . import activation, loss, normalization  # noqa: F401
 from .registry import REGISTRY, OpDef, apply, apply_inplace, register  # noqa: F401

@@ -1,0 +1,348 @@
+"""Normalisation ops: ``native_batch_norm``, ``native_layer_norm``, ``native_group_norm`` and
+``rms_norm``, one fused forward each, with a hand-written VJP.
+
+# NOTE [ Normalisation VJPs ]
+Each op normalises groups of elements: ``xhat = (x - mean) * rstd``, then scales and shifts per
+channel. Viewed in a "grouped" layout whose reduced dims hold one group's elements (layer:
+``(M, N)`` over dim 1; batch: ``(N, C, L)`` over dims 0 and 2; group: ``(N, G, D*L)`` over dim 2)
+all three share one backward (``norm_backward``):
+
+    gx = rstd * (gh - (sum(gh) + xhat * sum(gh * xhat)) / n),   gh = g * weight
+
+plus the terms of the saved statistics (mean and rstd are outputs too, and receive gradients
+in double backward): ``(gmean - grstd * rstd^2 * xhat) / n``. The VJP is written in ember ops,
+so second derivatives come from autograd through it. Sums over a leading and a trailing block
+are taken one block at a time so that each goes to BLAS (NOTE [ CPU reduction kernels ]).
+Half types compute in float32 and round once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype
+from .activation import check_floating
+from .registry import register
+
+_HALF = (np.dtype(np.float16), np.dtype(_dtype.bfloat16.np))
+
+
+def _acc(x):
+    return x.astype(np.float32) if x.dtype in _HALF else x
+
+
+def _sum_np(xp, x, red):
+    """``x.sum(red, keepdims=True)``, trailing dims first (BLAS-friendly)."""
+    from ..backends import cpu
+    for d in sorted(red, reverse=True):
+        r = cpu.blas_sum(x, (d,), True) if xp is np and d in (0, x.ndim - 1) else None
+        x = r if r is not None else x.sum(axis=d, keepdims=True)
+    return x
+
+
+def _moments(xp, x, red):
+    """Mean and biased variance over ``red`` (keepdim), in x's dtype."""
+    n = max(math.prod(x.shape[d] for d in red), 1)
+    mean = _sum_np(xp, x, red) / x.dtype.type(n)
+    d = x - mean
+    var = _sum_np(xp, d * d, red) / x.dtype.type(n)
+    return mean, d, var
+
+
+# -- the shared backward --------------------------------------------------------------------------
+
+def _sum(t, red):
+    for d in sorted(red, reverse=True):
+        t = t.sum(d, keepdim=True)
+    return t
+
+
+def norm_backward(x, mean, rstd, gh, gmean, grstd, red):
+    """Gradient of ``x`` through ``xhat = (x - mean) * rstd`` given ``gh`` = gradient of xhat
+    (None if none) and gradients of the statistics (see NOTE [ Normalisation VJPs ])."""
+    n = max(math.prod(x.shape[d] for d in red), 1)
+    xhat = (x - mean) * rstd
+    gx = None
+    if gh is not None:
+        a = _sum(gh, red) / n
+        b = _sum(gh * xhat, red) / n
+        gx = (gh - (xhat * b + a)) * rstd
+    if grstd is not None:
+        t = xhat * (grstd * rstd * rstd / -n)
+        gx = t if gx is None else gx + t
+    if gmean is not None:
+        gx = gmean / n if gx is None else gx + gmean / n
+    return gx
+
+
+def _affine_grads(c, g, xhat_fn, red_channel):
+    """Gradients of weight and bias (inputs 1 and 2): sums of ``g * xhat`` and ``g``."""
+    gw = gb = None
+    if c.needs_input_grad[1]:
+        gw = _sum(g * xhat_fn(), red_channel)
+    if c.needs_input_grad[2]:
+        gb = _sum(g, red_channel)
+    return gw, gb
+
+
+# -- layer norm -----------------------------------------------------------------------------------
+
+def _check_layer_norm(x, w, b, shape):
+    shape = tuple(shape)
+    k = len(shape)
+    if k == 0 or x.shape[x.ndim - k:] != shape or x.ndim < k:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{list(x.shape)}")
+    for what, t in (("weight", w), ("bias", b)):
+        if t is not None and t.shape != shape:
+            raise RuntimeError(
+                f"Expected {what} to be of same shape as normalized_shape, but got {what} of "
+                f"shape {list(t.shape)} and normalized_shape = {list(shape)}")
+    return x.ndim - k
+
+
+def _layer_norm(xp, x, w, b, normalized_shape, eps):
+    check_floating("LayerNormKernelImpl", x)
+    axis = _check_layer_norm(x, w, b, normalized_shape)
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    xa = _acc(x).reshape(m, n)
+    mean, d, var = _moments(xp, xa, (1,))
+    rstd = 1 / xp.sqrt(var + xa.dtype.type(eps))
+    d *= rstd
+    y = d.reshape(x.shape)
+    if w is not None:
+        y *= w
+    if b is not None:
+        y += b
+    stat = x.shape[:axis] + (1,) * (x.ndim - axis)
+    return (y.astype(x.dtype, copy=False), mean.reshape(stat).astype(x.dtype, copy=False),
+            rstd.reshape(stat).astype(x.dtype, copy=False))
+
+
+def _layer_norm_vjp(c, grads):
+    g, gmean, grstd = grads
+    x, w = c.inputs[0], c.inputs[1]
+    _, mean, rstd = c.out
+    axis = x.ndim - len(c.params["normalized_shape"])
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    x2, mean2, rstd2 = x.reshape(m, n), mean.reshape(m, 1), rstd.reshape(m, 1)
+    gx = gw = gb = None
+    if g is not None:
+        g2 = g.reshape(m, n)
+        gh = g2 if w is None else g2 * w.reshape(-1)
+        if c.needs_input_grad[0]:
+            gx = norm_backward(x2, mean2, rstd2, gh, _flat_or_none(gmean, m),
+                               _flat_or_none(grstd, m), (1,))
+        if c.needs_input_grad[1]:
+            gw = (g2 * ((x2 - mean2) * rstd2)).sum(0).reshape(w.shape)
+        if c.needs_input_grad[2]:
+            gb = g2.sum(0).reshape(c.in_meta[2][0])
+    elif c.needs_input_grad[0]:
+        gx = norm_backward(x2, mean2, rstd2, None, _flat_or_none(gmean, m),
+                           _flat_or_none(grstd, m), (1,))
+    return (None if gx is None else gx.reshape(x.shape), gw, gb)
+
+
+def _flat_or_none(t, m):
+    return None if t is None else t.reshape(m, 1)
+
+
+register("native_layer_norm", _layer_norm, save=(0, 1, "out"), nout=3, vjp=_layer_norm_vjp)
+
+
+# -- batch norm -----------------------------------------------------------------------------------
+
+def _grouped3(shape):
+    """``(N, C, *)`` as ``(N, C, L)``."""
+    return (shape[0], shape[1], math.prod(shape[2:])) if len(shape) > 1 else (shape[0], 1, 1)
+
+
+def _update_running(running_mean, running_var, mean, var, momentum, n):
+    """PyTorch's running-statistics update, in double precision and in place (as PyTorch's
+    kernel writes them: the version counters do not move): ``r = m * stat + (1 - m) * r``
+    with the unbiased variance."""
+    if running_mean is not None:
+        new = momentum * mean.reshape(-1).astype(np.float64) + \
+            (1 - momentum) * running_mean.reshape(-1).astype(np.float64)
+        running_mean[...] = new.reshape(running_mean.shape).astype(running_mean.dtype)
+    if running_var is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unbiased = var.reshape(-1).astype(np.float64) * n / np.float64(n - 1)
+        new = momentum * unbiased + (1 - momentum) * running_var.reshape(-1).astype(np.float64)
+        running_var[...] = new.reshape(running_var.shape).astype(running_var.dtype)
+
+
+def _batch_norm(xp, x, w, b, running_mean, running_var, training, momentum, eps):
+    check_floating("batch_norm", x)
+    if x.ndim < 2:
+        raise RuntimeError(f"batch_norm(): Expected input to have at least 2 dims, but got "
+                           f"{x.ndim}")
+    c = x.shape[1]
+    for what, t in (("weight", w), ("bias", b), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and t.size != c:
+            raise RuntimeError(f"{what} should contain {c} elements not {t.size}")
+    xa = _acc(x).reshape(_grouped3(x.shape))
+    if training:
+        mean, d, var = _moments(xp, xa, (0, 2))
+        rstd = 1 / xp.sqrt(var + xa.dtype.type(eps))
+        _update_running(running_mean, running_var, mean, var, momentum, xa.size // c)
+        d *= rstd
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation "
+                               "mode")
+        rm = running_mean.astype(xa.dtype).reshape(1, c, 1)
+        rstd = 1 / xp.sqrt(running_var.astype(xa.dtype).reshape(1, c, 1) + xa.dtype.type(eps))
+        d = (xa - rm) * rstd
+    if w is not None:
+        d *= w.astype(xa.dtype).reshape(1, c, 1)
+    if b is not None:
+        d += b.astype(xa.dtype).reshape(1, c, 1)
+    y = d.reshape(x.shape).astype(x.dtype, copy=False)
+    if not training:
+        empty = xp.empty((0,), x.dtype)
+        return y, empty, empty.copy()
+    return y, mean.reshape(c).astype(x.dtype), rstd.reshape(c).astype(x.dtype)
+
+
+def _batch_norm_vjp(c, grads):
+    g, gmean, grstd = grads
+    x, w, running_var = c.inputs[0], c.inputs[1], c.inputs[4]
+    p = c.params
+    shape3 = _grouped3(x.shape)
+    ch = shape3[1]
+    x3 = x.reshape(shape3)
+    if p["training"]:
+        _, mean, rstd = c.out
+        mean, rstd = mean.reshape(1, ch, 1), rstd.reshape(1, ch, 1)
+    else:
+        mean = c.inputs[3].detach().to(x.dtype).reshape(1, ch, 1)
+        rstd = (running_var.detach().to(x.dtype).reshape(1, ch, 1) + p["eps"]).rsqrt()
+    gx = gw = gb = None
+    g3 = None if g is None else g.reshape(shape3)
+    if c.needs_input_grad[0]:
+        gh = None if g3 is None else (g3 if w is None else g3 * w.reshape(1, ch, 1))
+        if p["training"]:
+            gx = norm_backward(x3, mean, rstd, gh, None if gmean is None else
+                               gmean.reshape(1, ch, 1), None if grstd is None else
+                               grstd.reshape(1, ch, 1), (0, 2))
+        elif gh is not None:
+            gx = gh * rstd
+        gx = None if gx is None else gx.reshape(x.shape)
+    if g3 is not None and c.needs_input_grad[1]:
+        gw = _sum(g3 * ((x3 - mean) * rstd), (0, 2)).reshape(ch)
+    if g3 is not None and c.needs_input_grad[2]:
+        gb = _sum(g3, (0, 2)).reshape(ch)
+    return gx, gw, gb, None, None
+
+
+register("native_batch_norm", _batch_norm, save=(0, 1, 3, 4, "out"), nout=3,
+         vjp=_batch_norm_vjp)
+
+
+# -- group norm -----------------------------------------------------------------------------------
+
+def _group_norm(xp, x, w, b, N, C, HxW, group, eps):
+    check_floating("GroupNormKernelImpl", x)
+    if C % group:
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got input "
+            f"of shape {list(x.shape)} and num_groups={group}")
+    for what, t in (("weight", w), ("bias", b)):
+        if t is not None and (t.ndim != 1 or t.size != C):
+            raise RuntimeError(
+                f"Expected {what} to be a vector of size equal to the number of channels in "
+                f"input, but got {what} of shape {list(t.shape)} and input of shape "
+                f"{list(x.shape)}")
+    xa = _acc(x).reshape(N, group, -1)
+    mean, d, var = _moments(xp, xa, (2,))
+    rstd = 1 / xp.sqrt(var + xa.dtype.type(eps))
+    d *= rstd
+    y = d.reshape(N, C, -1)
+    if w is not None:
+        y *= w.astype(y.dtype).reshape(1, C, 1)
+    if b is not None:
+        y += b.astype(y.dtype).reshape(1, C, 1)
+    return (y.reshape(x.shape).astype(x.dtype, copy=False),
+            mean.reshape(N, group).astype(x.dtype), rstd.reshape(N, group).astype(x.dtype))
+
+
+def _group_norm_vjp(c, grads):
+    g, gmean, grstd = grads
+    x, w = c.inputs[0], c.inputs[1]
+    p = c.params
+    n, ch, grp = p["N"], p["C"], p["group"]
+    _, mean, rstd = c.out
+    xg = x.reshape(n, grp, -1)
+    mean, rstd = mean.reshape(n, grp, 1), rstd.reshape(n, grp, 1)
+    gx = gw = gb = None
+    g3 = None if g is None else g.reshape(n, ch, -1)
+    if c.needs_input_grad[0]:
+        gh = None if g3 is None else (g3 if w is None else g3 * w.reshape(1, ch, 1))
+        gx = norm_backward(xg, mean, rstd, None if gh is None else gh.reshape(n, grp, -1),
+                           None if gmean is None else gmean.reshape(n, grp, 1),
+                           None if grstd is None else grstd.reshape(n, grp, 1), (2,))
+        gx = gx.reshape(x.shape)
+    if g3 is not None and c.needs_input_grad[1]:
+        xhat = ((xg - mean) * rstd).reshape(n, ch, -1)
+        gw = _sum(g3 * xhat, (0, 2)).reshape(ch)
+    if g3 is not None and c.needs_input_grad[2]:
+        gb = _sum(g3, (0, 2)).reshape(ch)
+    return gx, gw, gb
+
+
+register("native_group_norm", _group_norm, save=(0, 1, "out"), nout=3, vjp=_group_norm_vjp)
+
+
+# -- rms norm -------------------------------------------------------------------------------------
+
+def _rms_norm(xp, x, w, normalized_shape, eps):
+    check_floating("rms_norm", x)
+    axis = _check_layer_norm(x, w, None, normalized_shape)
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    xa = _acc(x).reshape(m, n)
+    # PyTorch's default eps is that of the compute type (float32 for half types)
+    e = float(np.finfo(xa.dtype).eps) if eps is None else eps
+    ms = _sum_np(xp, xa * xa, (1,)) / xa.dtype.type(max(n, 1))
+    rstd = 1 / xp.sqrt(ms + xa.dtype.type(e))
+    y = (xa * rstd).reshape(x.shape).astype(x.dtype, copy=False)
+    if w is not None:
+        y = y * w
+    stat = x.shape[:axis] + (1,) * (x.ndim - axis)
+    return y.astype(x.dtype, copy=False), rstd.reshape(stat).astype(x.dtype, copy=False)
+
+
+def _rms_norm_vjp(c, grads):
+    g, grstd = grads
+    x, w = c.inputs
+    _, rstd = c.out
+    axis = x.ndim - len(c.params["normalized_shape"])
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    x2, r2 = x.reshape(m, n), rstd.reshape(m, 1)
+    gx = gw = None
+    if c.needs_input_grad[0]:
+        # y = x * r with r = (mean(x^2) + eps)^-1/2: dr/dx = -r^3 x / n; coef collects the
+        # gradient reaching r
+        coef = None
+        if g is not None:
+            g2 = g.reshape(m, n)
+            gh = g2 if w is None else g2 * w.reshape(-1)
+            gx = gh * r2
+            coef = (gh * x2).sum(1, keepdim=True)
+        if grstd is not None:
+            gr = grstd.reshape(m, 1)
+            coef = gr if coef is None else coef + gr
+        if coef is not None:
+            t = x2 * (coef * r2 * r2 * r2 / -n)
+            gx = t if gx is None else gx + t
+        gx = None if gx is None else gx.reshape(x.shape)
+    if g is not None and c.needs_input_grad[1]:
+        gw = (g.reshape(m, n) * (x2 * r2)).sum(0).reshape(w.shape)
+    return gx, gw
+
+
+register("rms_norm", _rms_norm, save=(0, 1, "out"), nout=2, vjp=_rms_norm_vjp)
