@@ -648,6 +648,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
 
 
 # -- PyTorch's top-level forms --------------------------------------------------------------------
+# These take PyTorch's integer reduction codes (0 none, 1 mean, 2 sum); as PyTorch's bindings do,
+# they leave the loss unreduced by default.
 
 def _top(name: str, fn) -> None:
     fn.__name__ = fn.__qualname__ = name
@@ -665,30 +667,30 @@ def _embedding_bag_top(weight, input, offsets, scale_grad_by_freq=False, mode=0,
                           include_last_offset, padding_idx)
 
 
-def _bce_logits_top(input, target, weight=None, pos_weight=None, reduction=1):
+def _bce_logits_top(input, target, weight=None, pos_weight=None, reduction=0):
     return binary_cross_entropy_with_logits(input, target, weight, reduction=_check(reduction),
                                             pos_weight=pos_weight)
 
 
-def _kl_div_top(input, target, reduction=1, log_target=False):
+def _kl_div_top(input, target, reduction=0, log_target=False):
     return kl_div(input, target, reduction=_check(reduction), log_target=log_target)
 
 
-def _ctc_top(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1,
+def _ctc_top(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0,
              zero_infinity=False):
     return ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
                     _check(reduction), zero_infinity)
 
 
-def _hinge_top(input, target, margin=1.0, reduction=1):
+def _hinge_top(input, target, margin=1.0, reduction=0):
     return hinge_embedding_loss(input, target, margin, reduction=_check(reduction))
 
 
-def _ranking_top(input1, input2, target, margin=0.0, reduction=1):
+def _ranking_top(input1, input2, target, margin=0.0, reduction=0):
     return margin_ranking_loss(input1, input2, target, margin, reduction=_check(reduction))
 
 
-def _cosine_top(input1, input2, target, margin=0.0, reduction=1):
+def _cosine_top(input1, input2, target, margin=0.0, reduction=0):
     return cosine_embedding_loss(input1, input2, target, margin, reduction=_check(reduction))
 
 
@@ -698,7 +700,7 @@ def _poisson_top(input, target, log_input, full, eps, reduction):
 
 
 def _triplet_top(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
-                 reduction=1):
+                 reduction=0):
     return triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
                                reduction=_check(reduction))
 
