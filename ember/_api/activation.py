@@ -176,7 +176,7 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` (``approximate='tanh'``: the tanh formula): ``F.gelu(x)``."""
-    return apply(R["gelu"], (input,), {"approximate": approximate})
+    return apply(R["gelu"], (input,), {"approximate": approximate})[0]
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:

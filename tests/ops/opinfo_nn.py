@@ -34,6 +34,15 @@ def _f(name, **fixed):
 _ACT_SHAPES = [(3, 4), (5,), (), (0, 3)]
 
 
+def _gelu_backward(m, g, x, **k):
+    """PyTorch's gelu_backward(grad, x); ember's takes the forward's internal output too."""
+    if m.__name__ == "torch":
+        return m.ops.aten.gelu_backward(g, x, **k)
+    from ember._ops import REGISTRY
+    _, s = REGISTRY["gelu"](x.detach(), **k)
+    return REGISTRY["gelu_backward"](g, x, s, **k)
+
+
 def _act_samples(low=-3.0, high=3.0, kwargs=({},), special=()):
     def gen(dtype, rng):
         out = [Sample((A(arr(rng, s, dtype, low, high)),), dict(kw), name=f"{s} {kw}")
@@ -77,8 +86,7 @@ for _n, (_kw, _special, _dt) in _ACTS.items():
     add(_n if _n != "relu" else "relu_functional", fn=_f(_n),
         samples=_act_samples(kwargs=_kw, special=_special), dtypes=_dt, **TOL)
 
-add("gelu_backward", fn=lambda m, g, x, **k: m.ops.aten.gelu_backward(g, x, **k)
-    if m.__name__ == "torch" else __import__("ember")._ops.REGISTRY["gelu_backward"](g, x, **k),
+add("gelu_backward", fn=_gelu_backward,
     samples=lambda d, r: [Sample((A(arr(r, (3, 4), d)), A(arr(r, (3, 4), d, -3, 3))), kw)
                           for kw in ({}, {"approximate": "tanh"})], dtypes=FLOATS, **TOL)
 add("log_sigmoid", fn=_f("logsigmoid"), samples=_act_samples(), dtypes=FLOATS)
