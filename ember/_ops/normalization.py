@@ -23,10 +23,12 @@ import math
 import numpy as np
 
 from .. import _dtype
+from ..autograd.grad_mode import STATE as _GRAD
 from .activation import check_floating
 from .registry import register
 
 _HALF = (np.dtype(np.float16), np.dtype(_dtype.bfloat16.np))
+_BLOCK = 1 << 16
 
 
 def _acc(x):
@@ -34,12 +36,8 @@ def _acc(x):
 
 
 def _sum_np(xp, x, red):
-    """``x.sum(red, keepdims=True)``, trailing dims first (BLAS-friendly)."""
-    from ..backends import cpu
-    for d in sorted(red, reverse=True):
-        r = cpu.blas_sum(x, (d,), True) if xp is np and d in (0, x.ndim - 1) else None
-        x = r if r is not None else x.sum(axis=d, keepdims=True)
-    return x
+    """``x.sum(red, keepdims=True)``."""
+    return x.sum(axis=tuple(red), keepdims=True)
 
 
 def _moments(xp, x, red):
@@ -49,6 +47,13 @@ def _moments(xp, x, red):
     d = x - mean
     var = _sum_np(xp, d * d, red) / x.dtype.type(n)
     return mean, d, var
+
+
+def _blocks(xp, rows: int, row_size: int):
+    """Slices of ``rows`` rows of ``row_size`` elements, each block cache-sized on the CPU
+    (NOTE [ Blocked activation kernels ]); one block on other backends."""
+    step = rows if xp is not np else max(1, _BLOCK // max(row_size, 1))
+    return [slice(i, i + step) for i in range(0, rows, max(step, 1))]
 
 
 # -- the shared backward --------------------------------------------------------------------------
@@ -109,23 +114,73 @@ def _layer_norm(xp, x, w, b, normalized_shape, eps):
     axis = _check_layer_norm(x, w, b, normalized_shape)
     m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
     xa = _acc(x).reshape(m, n)
-    mean, d, var = _moments(xp, xa, (1,))
-    rstd = 1 / xp.sqrt(var + xa.dtype.type(eps))
-    d *= rstd
-    y = d.reshape(x.shape)
-    if w is not None:
-        y *= w
-    if b is not None:
-        y += b
+    ct = xa.dtype.type
+    wf = None if w is None else w.reshape(n).astype(xa.dtype, copy=False)
+    bf = None if b is None else b.reshape(n).astype(xa.dtype, copy=False)
+    y = xp.empty((m, n), xa.dtype)
+    mean, rstd = xp.empty((m, 1), xa.dtype), xp.empty((m, 1), xa.dtype)
+    for blk in _blocks(xp, m, n):
+        xb = xa[blk]
+        mu = xb.sum(axis=1, keepdims=True) / ct(max(n, 1))
+        d = xb - mu
+        var = xp.einsum("ij,ij->i", d, d)[:, None] / ct(max(n, 1))
+        r = 1 / xp.sqrt(var + ct(eps))
+        d *= r
+        if wf is not None:
+            d *= wf
+        if bf is not None:
+            d += bf
+        y[blk], mean[blk], rstd[blk] = d, mu, r
     stat = x.shape[:axis] + (1,) * (x.ndim - axis)
-    return (y.astype(x.dtype, copy=False), mean.reshape(stat).astype(x.dtype, copy=False),
+    return (y.reshape(x.shape).astype(x.dtype, copy=False),
+            mean.reshape(stat).astype(x.dtype, copy=False),
             rstd.reshape(stat).astype(x.dtype, copy=False))
+
+
+def _layer_norm_backward(xp, g, x, mean, rstd, w, normalized_shape, mask):
+    """Fused first-order backward of native_layer_norm: ``(gx, gweight, gbias)`` (those not in
+    ``mask`` are returned empty)."""
+    axis = x.ndim - len(normalized_shape)
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    xa, ga = _acc(x).reshape(m, n), _acc(g).reshape(m, n)
+    ct = xa.dtype.type
+    mu_all, r_all = mean.reshape(m, 1).astype(xa.dtype), rstd.reshape(m, 1).astype(xa.dtype)
+    wf = None if w is None else w.reshape(n).astype(xa.dtype, copy=False)
+    gx = xp.empty((m, n), xa.dtype) if mask[0] else None
+    gw, gb = xp.zeros(n, xa.dtype), xp.zeros(n, xa.dtype)
+    for blk in _blocks(xp, m, n):
+        gr, r = ga[blk], r_all[blk]
+        xhat = (xa[blk] - mu_all[blk]) * r
+        if mask[1]:
+            gw += xp.einsum("ij,ij->j", gr, xhat)
+        if mask[2]:
+            gb += gr.sum(axis=0)
+        if mask[0]:
+            gh = gr if wf is None else gr * wf
+            a = gh.sum(axis=1, keepdims=True) / ct(n)
+            c = xp.einsum("ij,ij->i", gh, xhat)[:, None] / ct(n)
+            xhat *= c
+            xhat += a
+            gx[blk] = (gh - xhat) * r
+    empty = xp.empty((0,), x.dtype)
+    return (empty if gx is None else gx.reshape(x.shape).astype(x.dtype, copy=False),
+            gw.reshape(w.shape).astype(w.dtype) if mask[1] else empty.copy(),
+            gb.reshape(normalized_shape).astype(x.dtype) if mask[2] else empty.copy())
+
+
+LAYER_NORM_BACKWARD = register("native_layer_norm_backward", _layer_norm_backward, nout=3)
 
 
 def _layer_norm_vjp(c, grads):
     g, gmean, grstd = grads
     x, w = c.inputs[0], c.inputs[1]
     _, mean, rstd = c.out
+    if g is not None and gmean is None and grstd is None and not _GRAD.grad_enabled:
+        # a first-order backward: the fused kernel (create_graph takes the ember-op formula)
+        need = c.needs_input_grad
+        gx, gw, gb = LAYER_NORM_BACKWARD(g, x, mean, rstd, w, mask=need,
+                                         normalized_shape=c.params["normalized_shape"])
+        return gx if need[0] else None, gw if need[1] else None, gb if need[2] else None
     axis = x.ndim - len(c.params["normalized_shape"])
     m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
     x2, mean2, rstd2 = x.reshape(m, n), mean.reshape(m, 1), rstd.reshape(m, 1)
@@ -186,33 +241,94 @@ def _batch_norm(xp, x, w, b, running_mean, running_var, training, momentum, eps)
         if t is not None and t.size != c:
             raise RuntimeError(f"{what} should contain {c} elements not {t.size}")
     xa = _acc(x).reshape(_grouped3(x.shape))
+    ct = xa.dtype.type
+    blocks = _blocks(xp, xa.shape[0], xa.shape[1] * xa.shape[2])
+    cnt = max(xa.shape[0] * xa.shape[2], 1)
     if training:
-        mean, d, var = _moments(xp, xa, (0, 2))
-        rstd = 1 / xp.sqrt(var + xa.dtype.type(eps))
-        _update_running(running_mean, running_var, mean, var, momentum, xa.size // c)
-        d *= rstd
+        # two passes over cache-sized blocks of samples: the mean, then the squared deviations
+        mean = sum(xp.einsum("ncl->c", xa[blk]) for blk in blocks) / ct(cnt) if blocks else \
+            xp.zeros(c, xa.dtype)
+        var = sum(xp.einsum("ncl,ncl->c", d, d) for d in (xa[blk] - mean[:, None]
+                                                           for blk in blocks)) / ct(cnt) \
+            if blocks else xp.zeros(c, xa.dtype)
+        mean, var = xp.asarray(mean, xa.dtype), xp.asarray(var, xa.dtype)
+        rstd = 1 / xp.sqrt(var + ct(eps))
+        _update_running(running_mean, running_var, mean, var, momentum, cnt)
+        shift_from = mean
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("running_mean and running_var must be defined in evaluation "
                                "mode")
-        rm = running_mean.astype(xa.dtype).reshape(1, c, 1)
-        rstd = 1 / xp.sqrt(running_var.astype(xa.dtype).reshape(1, c, 1) + xa.dtype.type(eps))
-        d = (xa - rm) * rstd
-    if w is not None:
-        d *= w.astype(xa.dtype).reshape(1, c, 1)
+        shift_from = running_mean.astype(xa.dtype).reshape(c)
+        rstd = 1 / xp.sqrt(running_var.astype(xa.dtype).reshape(c) + ct(eps))
+    # y = (x - mean) * rstd * w + b = x * scale + shift, per channel
+    scale = rstd if w is None else rstd * w.astype(xa.dtype).reshape(c)
+    shift = -shift_from * scale
     if b is not None:
-        d += b.astype(xa.dtype).reshape(1, c, 1)
-    y = d.reshape(x.shape).astype(x.dtype, copy=False)
+        shift = shift + b.astype(xa.dtype).reshape(c)
+    y = xp.empty(xa.shape, xa.dtype)
+    for blk in blocks:
+        yb = xa[blk] * scale[:, None]
+        yb += shift[:, None]
+        y[blk] = yb
+    y = y.reshape(x.shape).astype(x.dtype, copy=False)
     if not training:
         empty = xp.empty((0,), x.dtype)
         return y, empty, empty.copy()
-    return y, mean.reshape(c).astype(x.dtype), rstd.reshape(c).astype(x.dtype)
+    return y, mean.astype(x.dtype), rstd.astype(x.dtype)
+
+
+def _batch_norm_backward(xp, g, x, w, mean, rstd, training, mask):
+    """Fused first-order backward of native_batch_norm (``mean``/``rstd``: the saved batch
+    statistics, or the running ones in evaluation): ``(gx, gweight, gbias)``."""
+    shape3 = _grouped3(x.shape)
+    xa, ga = _acc(x).reshape(shape3), _acc(g).reshape(shape3)
+    ct = xa.dtype.type
+    c = shape3[1]
+    mu, r = mean.astype(xa.dtype).reshape(c, 1), rstd.astype(xa.dtype).reshape(c, 1)
+    blocks = _blocks(xp, shape3[0], c * shape3[2])
+    sum_g, sum_gxh = xp.zeros(c, xa.dtype), xp.zeros(c, xa.dtype)
+    if mask[1] or mask[2] or training:
+        for blk in blocks:
+            sum_g += xp.einsum("ncl->c", ga[blk])
+            sum_gxh += xp.einsum("ncl,ncl->c", ga[blk], (xa[blk] - mu) * r)
+    gx = None
+    if mask[0]:
+        rw = r if w is None else r * w.astype(xa.dtype).reshape(c, 1)
+        gx = xp.empty(shape3, xa.dtype)
+        cnt = ct(max(shape3[0] * shape3[2], 1))
+        for blk in blocks:
+            if training:
+                t = (xa[blk] - mu) * (r * (sum_gxh / cnt)[:, None])
+                t += (sum_g / cnt)[:, None]
+                gx[blk] = (ga[blk] - t) * rw
+            else:
+                gx[blk] = ga[blk] * rw
+    empty = xp.empty((0,), x.dtype)
+    return (empty if gx is None else gx.reshape(x.shape).astype(x.dtype, copy=False),
+            sum_gxh.astype(w.dtype) if mask[1] else empty.copy(),
+            sum_g.astype(x.dtype) if mask[2] else empty.copy())
+
+
+BATCH_NORM_BACKWARD = register("native_batch_norm_backward", _batch_norm_backward, nout=3)
 
 
 def _batch_norm_vjp(c, grads):
     g, gmean, grstd = grads
     x, w, running_var = c.inputs[0], c.inputs[1], c.inputs[4]
     p = c.params
+    if g is not None and gmean is None and grstd is None and not _GRAD.grad_enabled:
+        # a first-order backward: the fused kernel (create_graph takes the ember-op formula)
+        if p["training"]:
+            mean, rstd = c.out[1], c.out[2]
+        else:
+            mean = c.inputs[3].detach()
+            rstd = (running_var.detach().to(x.dtype) + p["eps"]).rsqrt()
+        need = c.needs_input_grad
+        gx, gw, gb = BATCH_NORM_BACKWARD(g, x, w, mean, rstd, training=p["training"],
+                                         mask=need[:3])
+        return gx if need[0] else None, gw if need[1] else None, gb if need[2] else None, \
+            None, None
     shape3 = _grouped3(x.shape)
     ch = shape3[1]
     x3 = x.reshape(shape3)

@@ -475,3 +475,39 @@ def _ctc_samples(dtype, rng):
 add("ctc_loss", fn=_ctc_fn, samples=_ctc_samples, dtypes=FLOATS, gradgrad=False, **TOL)
 add("_ctc_loss_backward", fn=_ctc_fn, samples=lambda d, r: _ctc_samples(d, r)[:1],
     dtypes=("float64",), gradgrad=False)
+
+
+# the fused first-order backward kernels, against PyTorch's
+def _ln_backward(m, g, x, w, b):
+    shape = (x.shape[-1],)
+    if m.__name__ == "torch":
+        _, mean, rstd = m.native_layer_norm(x, shape, w, b, 1e-5)
+        return m.ops.aten.native_layer_norm_backward(g, x, shape, mean, rstd, w, b,
+                                                     [True, True, True])
+    from ember._ops import REGISTRY
+    _, mean, rstd = REGISTRY["native_layer_norm"](x, w, b, normalized_shape=shape, eps=1e-5)
+    return REGISTRY["native_layer_norm_backward"](g, x, mean, rstd, w, normalized_shape=shape,
+                                                  mask=(True, True, True))
+
+
+def _bn_backward(m, g, x, w, rm, rv, training):
+    if m.__name__ == "torch":
+        _, mean, rstd = m.native_batch_norm(x, w, None, rm, rv, training, 0.1, 1e-5)
+        return m.ops.aten.native_batch_norm_backward(g, x, w, rm, rv, mean, rstd, training,
+                                                     1e-5, [True, True, True])
+    from ember._ops import REGISTRY
+    _, mean, rstd = REGISTRY["native_batch_norm"](x, w, None, rm, rv, training=training,
+                                                  momentum=0.1, eps=1e-5)
+    if not training:
+        mean, rstd = rm, (rv + 1e-5).rsqrt()
+    return REGISTRY["native_batch_norm_backward"](g, x, w, mean, rstd, training=training,
+                                                  mask=(True, True, True))
+
+
+add("native_layer_norm_backward", fn=_ln_backward, samples=lambda d, r: [
+    Sample((A(arr(r, s, d)), A(arr(r, s, d)), A(arr(r, s[-1:], d)), A(arr(r, s[-1:], d))),
+           name=str(s)) for s in ((3, 4), (2, 3, 5))], dtypes=FLOATS, grad=False, **TOL)
+add("native_batch_norm_backward", fn=_bn_backward, samples=lambda d, r: [
+    Sample((A(arr(r, (4, 3, 2), d)), A(arr(r, (4, 3, 2), d)), A(arr(r, (3,), d)),
+            A(arr(r, (3,), d)), A(arr(r, (3,), d, 0.5, 2)), t), name=f"training={t}")
+    for t in (True, False)], dtypes=FLOATS, grad=False, **TOL)
