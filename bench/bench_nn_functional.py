@@ -6,6 +6,9 @@ both alike; each case prints both medians and the ember/torch ratio.
 
     PYTHONPATH=. python bench/bench_nn_functional.py            # full run
     PYTHONPATH=. python bench/bench_nn_functional.py --quick    # fewer rounds
+
+On a busy machine PyTorch's thread pool (and OpenBLAS's) suffer most from contention; compare
+with ``--torch-threads 1`` and ``OPENBLAS_NUM_THREADS=1`` there.
 """
 
 from __future__ import annotations
@@ -68,7 +71,11 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--filter", default="")
     p.add_argument("--json")
+    p.add_argument("--torch-threads", type=int, default=0,
+                   help="torch.set_num_threads (0: leave PyTorch's default)")
     args = p.parse_args(argv)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     rounds = 5 if args.quick else 21
     tf = {n: getattr(TF, n) for n in EF}
     rows = []

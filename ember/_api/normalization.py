@@ -36,6 +36,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """Normalise each channel (dim 1) over the batch and spatial dims; when training, update
     the running statistics in place (``r = momentum * batch + (1 - momentum) * r``, unbiased
     variance): ``F.batch_norm(x, rm, rv, training=True)``."""
+    if momentum is None:  # (nn.BatchNorm's momentum=None passes 1 / num_batches_tracked)
+        raise TypeError("batch_norm(): argument 'momentum' (position 7) must be float, not "
+                        "NoneType")
     if training:
         _verify_batch_size(tuple(input.shape))
     if training and eps <= 0.0:
