@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from .. import _functional as F
+from .._api import activation as _activation
 from .._api import conv as _conv
+from .._api import loss as _loss
+from .._api import normalization as _normalization
 from .._api import resample as _resample
 from .._tensor import Tensor
 
@@ -55,9 +58,12 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
 def _gather(names, module) -> None:
     for name in names:
         globals()[name] = getattr(module, name)
-        __all__.append(name)
+        if name not in __all__:
+            __all__.append(name)
 
 
 _gather(_conv.FUNCTIONAL, _conv)
 _gather(_resample.__all__, _resample)
+for _area in (_activation, _normalization, _loss):
+    _gather(_area.__all__, _area)
 _gather(("softmax", "log_softmax"), F)

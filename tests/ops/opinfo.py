@@ -503,6 +503,7 @@ from . import (  # noqa: E402, F401
     opinfo_fft,
     opinfo_indexing,
     opinfo_linalg,
+    opinfo_nn,
     opinfo_pointwise,
     opinfo_reduction,
     opinfo_resample,

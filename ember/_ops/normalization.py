@@ -1,0 +1,467 @@
+"""Normalisation ops: ``native_batch_norm``, ``native_layer_norm``, ``native_group_norm`` and
+``rms_norm``, one fused forward each, with a hand-written VJP.
+
+# NOTE [ Normalisation VJPs ]
+Each op normalises groups of elements: ``xhat = (x - mean) * rstd``, then scales and shifts per
+channel. Viewed in a "grouped" layout whose reduced dims hold one group's elements (layer:
+``(M, N)`` over dim 1; batch: ``(N, C, L)`` over dims 0 and 2; group: ``(N, G, D*L)`` over dim 2)
+all three share one backward (``norm_backward``):
+
+    gx = rstd * (gh - (sum(gh) + xhat * sum(gh * xhat)) / n),   gh = g * weight
+
+plus the terms of the saved statistics (mean and rstd are outputs too, and receive gradients
+in double backward): ``(gmean - grstd * rstd^2 * xhat) / n``. That formula is written in ember
+ops, so second derivatives come from autograd through it. A plain first-order backward (no
+``create_graph``, no gradient on the statistics) of layer and batch norm instead runs one fused
+NumPy kernel (``native_*_norm_backward``, the same formula over cache-sized blocks, as the
+forwards run), several times faster than the op-by-op formula on large inputs. Reductions use
+NumPy's own sums and einsum, not BLAS (a threaded gemv was measured far slower on a busy host).
+Half types compute in float32 and round once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.grad_mode import STATE as _GRAD
+from .activation import check_floating
+from .registry import register
+
+_HALF = (np.dtype(np.float16), np.dtype(_dtype.bfloat16.np))
+_BLOCK = 1 << 16
+
+
+def _acc(x):
+    return x.astype(np.float32) if x.dtype in _HALF else x
+
+
+def _sum_np(xp, x, red):
+    """``x.sum(red, keepdims=True)``."""
+    return x.sum(axis=tuple(red), keepdims=True)
+
+
+def _moments(xp, x, red):
+    """Mean and biased variance over ``red`` (keepdim), in x's dtype."""
+    n = max(math.prod(x.shape[d] for d in red), 1)
+    mean = _sum_np(xp, x, red) / x.dtype.type(n)
+    d = x - mean
+    var = _sum_np(xp, d * d, red) / x.dtype.type(n)
+    return mean, d, var
+
+
+def _blocks(xp, rows: int, row_size: int):
+    """Slices of ``rows`` rows of ``row_size`` elements, each block cache-sized on the CPU
+    (NOTE [ Blocked activation kernels ]); one block on other backends."""
+    step = rows if xp is not np else max(1, _BLOCK // max(row_size, 1))
+    return [slice(i, i + step) for i in range(0, rows, max(step, 1))]
+
+
+# -- the shared backward --------------------------------------------------------------------------
+
+def _sum(t, red):
+    for d in sorted(red, reverse=True):
+        t = t.sum(d, keepdim=True)
+    return t
+
+
+def norm_backward(x, mean, rstd, gh, gmean, grstd, red):
+    """Gradient of ``x`` through ``xhat = (x - mean) * rstd`` given ``gh`` = gradient of xhat
+    (None if none) and gradients of the statistics (see NOTE [ Normalisation VJPs ])."""
+    n = max(math.prod(x.shape[d] for d in red), 1)
+    xhat = (x - mean) * rstd
+    gx = None
+    if gh is not None:
+        a = _sum(gh, red) / n
+        b = _sum(gh * xhat, red) / n
+        gx = (gh - (xhat * b + a)) * rstd
+    if grstd is not None:
+        t = xhat * (grstd * rstd * rstd / -n)
+        gx = t if gx is None else gx + t
+    if gmean is not None:
+        gx = gmean / n if gx is None else gx + gmean / n
+    return gx
+
+
+def _affine_grads(c, g, xhat_fn, red_channel):
+    """Gradients of weight and bias (inputs 1 and 2): sums of ``g * xhat`` and ``g``."""
+    gw = gb = None
+    if c.needs_input_grad[1]:
+        gw = _sum(g * xhat_fn(), red_channel)
+    if c.needs_input_grad[2]:
+        gb = _sum(g, red_channel)
+    return gw, gb
+
+
+# -- layer norm -----------------------------------------------------------------------------------
+
+def _check_layer_norm(x, w, b, shape):
+    shape = tuple(shape)
+    k = len(shape)
+    if k == 0 or x.shape[x.ndim - k:] != shape or x.ndim < k:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{list(x.shape)}")
+    for what, t in (("weight", w), ("bias", b)):
+        if t is not None and t.shape != shape:
+            raise RuntimeError(
+                f"Expected {what} to be of same shape as normalized_shape, but got {what} of "
+                f"shape {list(t.shape)} and normalized_shape = {list(shape)}")
+    return x.ndim - k
+
+
+def _layer_norm(xp, x, w, b, normalized_shape, eps):
+    check_floating("LayerNormKernelImpl", x)
+    axis = _check_layer_norm(x, w, b, normalized_shape)
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    xa = _acc(x).reshape(m, n)
+    ct = xa.dtype.type
+    wf = None if w is None else w.reshape(n).astype(xa.dtype, copy=False)
+    bf = None if b is None else b.reshape(n).astype(xa.dtype, copy=False)
+    y = xp.empty((m, n), xa.dtype)
+    mean, rstd = xp.empty((m, 1), xa.dtype), xp.empty((m, 1), xa.dtype)
+    for blk in _blocks(xp, m, n):
+        xb = xa[blk]
+        mu = xb.sum(axis=1, keepdims=True) / ct(max(n, 1))
+        d = xb - mu
+        var = xp.einsum("ij,ij->i", d, d)[:, None] / ct(max(n, 1))
+        r = 1 / xp.sqrt(var + ct(eps))
+        d *= r
+        if wf is not None:
+            d *= wf
+        if bf is not None:
+            d += bf
+        y[blk], mean[blk], rstd[blk] = d, mu, r
+    stat = x.shape[:axis] + (1,) * (x.ndim - axis)
+    return (y.reshape(x.shape).astype(x.dtype, copy=False),
+            mean.reshape(stat).astype(x.dtype, copy=False),
+            rstd.reshape(stat).astype(x.dtype, copy=False))
+
+
+def _layer_norm_backward(xp, g, x, mean, rstd, w, normalized_shape, mask):
+    """Fused first-order backward of native_layer_norm: ``(gx, gweight, gbias)`` (those not in
+    ``mask`` are returned empty)."""
+    axis = x.ndim - len(normalized_shape)
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    xa, ga = _acc(x).reshape(m, n), _acc(g).reshape(m, n)
+    ct = xa.dtype.type
+    mu_all, r_all = mean.reshape(m, 1).astype(xa.dtype), rstd.reshape(m, 1).astype(xa.dtype)
+    wf = None if w is None else w.reshape(n).astype(xa.dtype, copy=False)
+    gx = xp.empty((m, n), xa.dtype) if mask[0] else None
+    gw, gb = xp.zeros(n, xa.dtype), xp.zeros(n, xa.dtype)
+    for blk in _blocks(xp, m, n):
+        gr, r = ga[blk], r_all[blk]
+        xhat = (xa[blk] - mu_all[blk]) * r
+        if mask[1]:
+            gw += xp.einsum("ij,ij->j", gr, xhat)
+        if mask[2]:
+            gb += gr.sum(axis=0)
+        if mask[0]:
+            gh = gr if wf is None else gr * wf
+            a = gh.sum(axis=1, keepdims=True) / ct(n)
+            c = xp.einsum("ij,ij->i", gh, xhat)[:, None] / ct(n)
+            xhat *= c
+            xhat += a
+            gx[blk] = (gh - xhat) * r
+    empty = xp.empty((0,), x.dtype)
+    return (empty if gx is None else gx.reshape(x.shape).astype(x.dtype, copy=False),
+            gw.reshape(w.shape).astype(w.dtype) if mask[1] else empty.copy(),
+            gb.reshape(normalized_shape).astype(x.dtype) if mask[2] else empty.copy())
+
+
+LAYER_NORM_BACKWARD = register("native_layer_norm_backward", _layer_norm_backward, nout=3)
+
+
+def _layer_norm_vjp(c, grads):
+    g, gmean, grstd = grads
+    x, w = c.inputs[0], c.inputs[1]
+    _, mean, rstd = c.out
+    if g is not None and gmean is None and grstd is None and not _GRAD.grad_enabled:
+        # a first-order backward: the fused kernel (create_graph takes the ember-op formula)
+        need = c.needs_input_grad
+        gx, gw, gb = LAYER_NORM_BACKWARD(g, x, mean, rstd, w, mask=need,
+                                         normalized_shape=c.params["normalized_shape"])
+        return gx if need[0] else None, gw if need[1] else None, gb if need[2] else None
+    axis = x.ndim - len(c.params["normalized_shape"])
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    x2, mean2, rstd2 = x.reshape(m, n), mean.reshape(m, 1), rstd.reshape(m, 1)
+    gx = gw = gb = None
+    if g is not None:
+        g2 = g.reshape(m, n)
+        gh = g2 if w is None else g2 * w.reshape(-1)
+        if c.needs_input_grad[0]:
+            gx = norm_backward(x2, mean2, rstd2, gh, _flat_or_none(gmean, m),
+                               _flat_or_none(grstd, m), (1,))
+        if c.needs_input_grad[1]:
+            gw = (g2 * ((x2 - mean2) * rstd2)).sum(0).reshape(w.shape)
+        if c.needs_input_grad[2]:
+            gb = g2.sum(0).reshape(c.in_meta[2][0])
+    elif c.needs_input_grad[0]:
+        gx = norm_backward(x2, mean2, rstd2, None, _flat_or_none(gmean, m),
+                           _flat_or_none(grstd, m), (1,))
+    return (None if gx is None else gx.reshape(x.shape), gw, gb)
+
+
+def _flat_or_none(t, m):
+    return None if t is None else t.reshape(m, 1)
+
+
+register("native_layer_norm", _layer_norm, save=(0, 1, "out"), nout=3, vjp=_layer_norm_vjp)
+
+
+# -- batch norm -----------------------------------------------------------------------------------
+
+def _grouped3(shape):
+    """``(N, C, *)`` as ``(N, C, L)``."""
+    return (shape[0], shape[1], math.prod(shape[2:])) if len(shape) > 1 else (shape[0], 1, 1)
+
+
+def _update_running(running_mean, running_var, mean, var, momentum, n):
+    """PyTorch's running-statistics update, in double precision and in place (as PyTorch's
+    kernel writes them: the version counters do not move): ``r = m * stat + (1 - m) * r``
+    with the unbiased variance."""
+    if running_mean is not None:
+        new = momentum * mean.reshape(-1).astype(np.float64) + \
+            (1 - momentum) * running_mean.reshape(-1).astype(np.float64)
+        running_mean[...] = new.reshape(running_mean.shape).astype(running_mean.dtype)
+    if running_var is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unbiased = var.reshape(-1).astype(np.float64) * n / np.float64(n - 1)
+        new = momentum * unbiased + (1 - momentum) * running_var.reshape(-1).astype(np.float64)
+        running_var[...] = new.reshape(running_var.shape).astype(running_var.dtype)
+
+
+def _batch_norm(xp, x, w, b, running_mean, running_var, training, momentum, eps):
+    check_floating("batch_norm", x)
+    if x.ndim < 2:
+        raise RuntimeError(f"batch_norm(): Expected input to have at least 2 dims, but got "
+                           f"{x.ndim}")
+    c = x.shape[1]
+    for what, t in (("weight", w), ("bias", b), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and t.size != c:
+            raise RuntimeError(f"{what} should contain {c} elements not {t.size}")
+    xa = _acc(x).reshape(_grouped3(x.shape))
+    ct = xa.dtype.type
+    blocks = _blocks(xp, xa.shape[0], xa.shape[1] * xa.shape[2])
+    cnt = max(xa.shape[0] * xa.shape[2], 1)
+    if training:
+        # two passes over cache-sized blocks of samples: the mean, then the squared deviations
+        mean = sum(xp.einsum("ncl->c", xa[blk]) for blk in blocks) / ct(cnt) if blocks else \
+            xp.zeros(c, xa.dtype)
+        var = sum(xp.einsum("ncl,ncl->c", d, d) for d in (xa[blk] - mean[:, None]
+                                                           for blk in blocks)) / ct(cnt) \
+            if blocks else xp.zeros(c, xa.dtype)
+        mean, var = xp.asarray(mean, xa.dtype), xp.asarray(var, xa.dtype)
+        rstd = 1 / xp.sqrt(var + ct(eps))
+        _update_running(running_mean, running_var, mean, var, momentum, cnt)
+        shift_from = mean
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation "
+                               "mode")
+        shift_from = running_mean.astype(xa.dtype).reshape(c)
+        rstd = 1 / xp.sqrt(running_var.astype(xa.dtype).reshape(c) + ct(eps))
+    # y = (x - mean) * rstd * w + b = x * scale + shift, per channel
+    scale = rstd if w is None else rstd * w.astype(xa.dtype).reshape(c)
+    shift = -shift_from * scale
+    if b is not None:
+        shift = shift + b.astype(xa.dtype).reshape(c)
+    y = xp.empty(xa.shape, xa.dtype)
+    for blk in blocks:
+        yb = xa[blk] * scale[:, None]
+        yb += shift[:, None]
+        y[blk] = yb
+    y = y.reshape(x.shape).astype(x.dtype, copy=False)
+    if not training:
+        empty = xp.empty((0,), x.dtype)
+        return y, empty, empty.copy()
+    return y, mean.astype(x.dtype), rstd.astype(x.dtype)
+
+
+def _batch_norm_backward(xp, g, x, w, mean, rstd, training, mask):
+    """Fused first-order backward of native_batch_norm (``mean``/``rstd``: the saved batch
+    statistics, or the running ones in evaluation): ``(gx, gweight, gbias)``."""
+    shape3 = _grouped3(x.shape)
+    xa, ga = _acc(x).reshape(shape3), _acc(g).reshape(shape3)
+    ct = xa.dtype.type
+    c = shape3[1]
+    mu, r = mean.astype(xa.dtype).reshape(c, 1), rstd.astype(xa.dtype).reshape(c, 1)
+    blocks = _blocks(xp, shape3[0], c * shape3[2])
+    sum_g, sum_gxh = xp.zeros(c, xa.dtype), xp.zeros(c, xa.dtype)
+    if mask[1] or mask[2] or training:
+        for blk in blocks:
+            sum_g += xp.einsum("ncl->c", ga[blk])
+            sum_gxh += xp.einsum("ncl,ncl->c", ga[blk], (xa[blk] - mu) * r)
+    gx = None
+    if mask[0]:
+        rw = r if w is None else r * w.astype(xa.dtype).reshape(c, 1)
+        gx = xp.empty(shape3, xa.dtype)
+        cnt = ct(max(shape3[0] * shape3[2], 1))
+        for blk in blocks:
+            if training:
+                t = (xa[blk] - mu) * (r * (sum_gxh / cnt)[:, None])
+                t += (sum_g / cnt)[:, None]
+                gx[blk] = (ga[blk] - t) * rw
+            else:
+                gx[blk] = ga[blk] * rw
+    empty = xp.empty((0,), x.dtype)
+    return (empty if gx is None else gx.reshape(x.shape).astype(x.dtype, copy=False),
+            sum_gxh.astype(w.dtype) if mask[1] else empty.copy(),
+            sum_g.astype(x.dtype) if mask[2] else empty.copy())
+
+
+BATCH_NORM_BACKWARD = register("native_batch_norm_backward", _batch_norm_backward, nout=3)
+
+
+def _batch_norm_vjp(c, grads):
+    g, gmean, grstd = grads
+    x, w, running_var = c.inputs[0], c.inputs[1], c.inputs[4]
+    p = c.params
+    if g is not None and gmean is None and grstd is None and not _GRAD.grad_enabled:
+        # a first-order backward: the fused kernel (create_graph takes the ember-op formula)
+        if p["training"]:
+            mean, rstd = c.out[1], c.out[2]
+        else:
+            mean = c.inputs[3].detach()
+            rstd = (running_var.detach().to(x.dtype) + p["eps"]).rsqrt()
+        need = c.needs_input_grad
+        gx, gw, gb = BATCH_NORM_BACKWARD(g, x, w, mean, rstd, training=p["training"],
+                                         mask=need[:3])
+        return gx if need[0] else None, gw if need[1] else None, gb if need[2] else None, \
+            None, None
+    shape3 = _grouped3(x.shape)
+    ch = shape3[1]
+    x3 = x.reshape(shape3)
+    if p["training"]:
+        _, mean, rstd = c.out
+        mean, rstd = mean.reshape(1, ch, 1), rstd.reshape(1, ch, 1)
+    else:
+        mean = c.inputs[3].detach().to(x.dtype).reshape(1, ch, 1)
+        rstd = (running_var.detach().to(x.dtype).reshape(1, ch, 1) + p["eps"]).rsqrt()
+    gx = gw = gb = None
+    g3 = None if g is None else g.reshape(shape3)
+    if c.needs_input_grad[0]:
+        gh = None if g3 is None else (g3 if w is None else g3 * w.reshape(1, ch, 1))
+        if p["training"]:
+            gx = norm_backward(x3, mean, rstd, gh, None if gmean is None else
+                               gmean.reshape(1, ch, 1), None if grstd is None else
+                               grstd.reshape(1, ch, 1), (0, 2))
+        elif gh is not None:
+            gx = gh * rstd
+        gx = None if gx is None else gx.reshape(x.shape)
+    if g3 is not None and c.needs_input_grad[1]:
+        gw = _sum(g3 * ((x3 - mean) * rstd), (0, 2)).reshape(ch)
+    if g3 is not None and c.needs_input_grad[2]:
+        gb = _sum(g3, (0, 2)).reshape(ch)
+    return gx, gw, gb, None, None
+
+
+register("native_batch_norm", _batch_norm, save=(0, 1, 3, 4, "out"), nout=3,
+         vjp=_batch_norm_vjp)
+
+
+# -- group norm -----------------------------------------------------------------------------------
+
+def _group_norm(xp, x, w, b, N, C, HxW, group, eps):
+    check_floating("GroupNormKernelImpl", x)
+    if C % group:
+        raise RuntimeError(
+            f"Expected number of channels in input to be divisible by num_groups, but got input "
+            f"of shape {list(x.shape)} and num_groups={group}")
+    for what, t in (("weight", w), ("bias", b)):
+        if t is not None and (t.ndim != 1 or t.size != C):
+            raise RuntimeError(
+                f"Expected {what} to be a vector of size equal to the number of channels in "
+                f"input, but got {what} of shape {list(t.shape)} and input of shape "
+                f"{list(x.shape)}")
+    xa = _acc(x).reshape(N, group, -1)
+    mean, d, var = _moments(xp, xa, (2,))
+    rstd = 1 / xp.sqrt(var + xa.dtype.type(eps))
+    d *= rstd
+    y = d.reshape(N, C, -1)
+    if w is not None:
+        y *= w.astype(y.dtype).reshape(1, C, 1)
+    if b is not None:
+        y += b.astype(y.dtype).reshape(1, C, 1)
+    return (y.reshape(x.shape).astype(x.dtype, copy=False),
+            mean.reshape(N, group).astype(x.dtype), rstd.reshape(N, group).astype(x.dtype))
+
+
+def _group_norm_vjp(c, grads):
+    g, gmean, grstd = grads
+    x, w = c.inputs[0], c.inputs[1]
+    p = c.params
+    n, ch, grp = p["N"], p["C"], p["group"]
+    _, mean, rstd = c.out
+    xg = x.reshape(n, grp, -1)
+    mean, rstd = mean.reshape(n, grp, 1), rstd.reshape(n, grp, 1)
+    gx = gw = gb = None
+    g3 = None if g is None else g.reshape(n, ch, -1)
+    if c.needs_input_grad[0]:
+        gh = None if g3 is None else (g3 if w is None else g3 * w.reshape(1, ch, 1))
+        gx = norm_backward(xg, mean, rstd, None if gh is None else gh.reshape(n, grp, -1),
+                           None if gmean is None else gmean.reshape(n, grp, 1),
+                           None if grstd is None else grstd.reshape(n, grp, 1), (2,))
+        gx = gx.reshape(x.shape)
+    if g3 is not None and c.needs_input_grad[1]:
+        xhat = ((xg - mean) * rstd).reshape(n, ch, -1)
+        gw = _sum(g3 * xhat, (0, 2)).reshape(ch)
+    if g3 is not None and c.needs_input_grad[2]:
+        gb = _sum(g3, (0, 2)).reshape(ch)
+    return gx, gw, gb
+
+
+register("native_group_norm", _group_norm, save=(0, 1, "out"), nout=3, vjp=_group_norm_vjp)
+
+
+# -- rms norm -------------------------------------------------------------------------------------
+
+def _rms_norm(xp, x, w, normalized_shape, eps):
+    check_floating("rms_norm", x)
+    axis = _check_layer_norm(x, w, None, normalized_shape)
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    xa = _acc(x).reshape(m, n)
+    # PyTorch's default eps is that of the compute type (float32 for half types)
+    e = float(np.finfo(xa.dtype).eps) if eps is None else eps
+    ms = _sum_np(xp, xa * xa, (1,)) / xa.dtype.type(max(n, 1))
+    rstd = 1 / xp.sqrt(ms + xa.dtype.type(e))
+    y = (xa * rstd).reshape(x.shape).astype(x.dtype, copy=False)
+    if w is not None:
+        y = y * w
+    stat = x.shape[:axis] + (1,) * (x.ndim - axis)
+    return y.astype(x.dtype, copy=False), rstd.reshape(stat).astype(x.dtype, copy=False)
+
+
+def _rms_norm_vjp(c, grads):
+    g, grstd = grads
+    x, w = c.inputs
+    _, rstd = c.out
+    axis = x.ndim - len(c.params["normalized_shape"])
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    x2, r2 = x.reshape(m, n), rstd.reshape(m, 1)
+    gx = gw = None
+    if c.needs_input_grad[0]:
+        # y = x * r with r = (mean(x^2) + eps)^-1/2: dr/dx = -r^3 x / n; coef collects the
+        # gradient reaching r
+        coef = None
+        if g is not None:
+            g2 = g.reshape(m, n)
+            gh = g2 if w is None else g2 * w.reshape(-1)
+            gx = gh * r2
+            coef = (gh * x2).sum(1, keepdim=True)
+        if grstd is not None:
+            gr = grstd.reshape(m, 1)
+            coef = gr if coef is None else coef + gr
+        if coef is not None:
+            t = x2 * (coef * r2 * r2 * r2 / -n)
+            gx = t if gx is None else gx + t
+        gx = None if gx is None else gx.reshape(x.shape)
+    if g is not None and c.needs_input_grad[1]:
+        gw = (g.reshape(m, n) * (x2 * r2)).sum(0).reshape(w.shape)
+    return gx, gw
+
+
+register("rms_norm", _rms_norm, save=(0, 1, "out"), nout=2, vjp=_rms_norm_vjp)
