@@ -130,6 +130,12 @@ def test_assignment_runs_right_inverse():
         m.weight = lib.ones(3, 3)
     raises_like(lambda: assign(torch), lambda: assign(ember))
 
+    def assign_parameter(lib):  # a Parameter would be registered: the property is in the way
+        m = linear(lib)
+        P(lib).register_parametrization(m, "weight", parametrizations(lib)[0]())
+        m.weight = lib.nn.Parameter(lib.ones(3, 3))
+    raises_like(lambda: assign_parameter(torch), lambda: assign_parameter(ember))
+
 
 def test_stacked_parametrizations_and_buffers():
     def build(lib):

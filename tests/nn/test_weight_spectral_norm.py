@@ -111,6 +111,32 @@ def test_spectral_norm_start_vectors_bit_exact():
     same(vt, _power_iteration_start(4, t, 1e-12))
 
 
+@pytest.mark.parametrize("new", [True, False])
+def test_spectral_norm_transposed_conv_defaults_to_dim_1(monkeypatch, new):
+    """A transposed convolution's weight is (in, out, ...): dim 1 by default. (A stand-in class
+    until ember's ConvTranspose modules land; the lookup is by name in ember.nn.modules.)"""
+    class ConvTranspose2d(ember.nn.Module):
+        pass
+
+    monkeypatch.setattr(ember.nn.modules, "ConvTranspose2d", ConvTranspose2d, raising=False)
+    tconv = torch.nn.ConvTranspose2d(3, 2, 2)
+    econv = ConvTranspose2d()
+    econv.weight = ember.nn.Parameter(ember.tensor(tconv.weight.detach().numpy()))
+    torch.manual_seed(5)
+    ember.manual_seed(5)
+    utils_t, utils_e = torch.nn.utils, ember.nn.utils
+    if new:
+        utils_t, utils_e = utils_t.parametrizations, utils_e.parametrizations
+    utils_t.spectral_norm(tconv)
+    utils_e.spectral_norm(econv)
+    wt, we = tconv.weight, econv.weight  # (a training-mode access is a power-iteration step)
+    close(wt, we)
+    assert we.shape == (3, 2, 2, 2)
+    u = "parametrizations.weight.0._u" if new else "weight_u"
+    assert econv.state_dict()[u].shape == (2,)
+    close(tconv.state_dict()[u], econv.state_dict()[u])
+
+
 def test_spectral_norm_vector_and_errors():
     mt, me = holder(torch, (5,)), holder(ember, (5,))
     torch.nn.utils.parametrizations.spectral_norm(mt)
