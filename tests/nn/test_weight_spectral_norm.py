@@ -176,6 +176,22 @@ def test_orthogonal(shape, orth_map, triv):
     assert repr(me) == repr(mt)
 
 
+@pytest.mark.parametrize("orth_map", [None, "cayley"])
+def test_orthogonal_complex(orth_map):
+    r = np.random.RandomState(0)
+    w = r.randn(3, 2) + 1j * r.randn(3, 2)
+    mt = torch.nn.Module()
+    mt.weight = torch.nn.Parameter(torch.tensor(w))
+    me = ember.nn.Module()
+    me.weight = ember.nn.Parameter(ember.tensor(w))
+    torch.manual_seed(0)  # the random completion of the base
+    ember.manual_seed(0)
+    torch.nn.utils.parametrizations.orthogonal(mt, orthogonal_map=orth_map)
+    ember.nn.utils.parametrizations.orthogonal(me, orthogonal_map=orth_map)
+    close(mt.weight, me.weight, 1e-9, 1e-10)
+    grads_match(mt, me, mt.weight.abs(), me.weight.abs(), 1e-7, 1e-9)
+
+
 def test_orthogonal_assignment_and_errors():
     q = np.linalg.qr(np.random.RandomState(2).randn(4, 4))[0]
     for triv in (True, False):

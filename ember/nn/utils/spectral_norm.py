@@ -19,6 +19,7 @@ from ... import linalg
 from ..._creation import empty
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
+from .. import modules
 from ..modules.module import Module
 from ..parameter import Parameter, UninitializedParameter
 
@@ -45,7 +46,7 @@ def _reshape_to_matrix(weight: Tensor, dim: int) -> Tensor:
 
 def _default_dim(module: Module) -> int:
     """1 for transposed convolutions (their weight is (in, out, ...)), else 0."""
-    from .. import modules  # the conv modules import nn.utils' siblings: late import
+    # looked up by name when called: ember.nn.modules may not define them all
     kinds = tuple(k for k in (getattr(modules, f"ConvTranspose{d}d", None) for d in (1, 2, 3))
                   if k is not None)
     return 1 if isinstance(module, kinds) else 0
