@@ -28,10 +28,10 @@ __all__ = ["SpectralNorm", "SpectralNormLoadStateDictPreHook", "SpectralNormStat
 
 
 def _normalize(x: Tensor, eps: float, out: Tensor | None = None) -> Tensor:
-    """``F.normalize(x, dim=0, eps=eps, out=out)`` for a vector (written into ``out``, under
-    no_grad, as PyTorch's power iteration does)."""
-    y = x / x.norm(2, 0, keepdim=True).clamp_min(eps).expand_as(x)
-    return y if out is None else out.copy_(y)
+    """``F.normalize(x, dim=0, eps=eps, out=out)`` for a vector, as PyTorch's power iteration
+    calls it."""
+    from .. import functional as F
+    return F.normalize(x, dim=0, eps=eps, out=out)
 
 
 def _power_iteration_start(n: int, like: Tensor, eps: float) -> Tensor:
