@@ -4,4 +4,5 @@ from . import elementwise, shape  # noqa: F401, I001 - registration order matter
 from . import decomp, fft, index_ops, linalg, pointwise, reduction, sorting  # noqa: F401
 from . import special  # noqa: F401
 from . import conv  # noqa: F401
+from . import rnn  # noqa: F401
 from .registry import REGISTRY, OpDef, apply, apply_inplace, register  # noqa: F401

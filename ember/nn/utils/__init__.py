@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import stateless
+from . import rnn, stateless
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -13,4 +13,4 @@ from .clip_grad import (
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
-           "get_total_norm", "parameters_to_vector", "stateless", "vector_to_parameters"]
+           "get_total_norm", "parameters_to_vector", "rnn", "stateless", "vector_to_parameters"]
