@@ -27,7 +27,8 @@ from .registry import REGISTRY, register
 def _sigmoid_(xp, a) -> None:
     """``a = sigmoid(a)`` in place (exp overflows to inf for very negative a, giving 0)."""
     with np.errstate(over="ignore"):
-        xp.negative(a, out=a)
+        # not negative(a, out=a): NumPy 2.4 gets that wrong for a float32 column view
+        xp.multiply(a, -1, out=a)
         xp.exp(a, out=a)
     a += 1
     xp.reciprocal(a, out=a)

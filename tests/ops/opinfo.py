@@ -505,6 +505,7 @@ from . import (  # noqa: E402, F401
     opinfo_linalg,
     opinfo_pointwise,
     opinfo_reduction,
+    opinfo_rnn,
     opinfo_shape,
     opinfo_special,
 )
