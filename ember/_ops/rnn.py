@@ -119,11 +119,18 @@ def _lstm_cell_backward(xp, gh, gc, cx, act, c_new):
     dc = gh * o
     dc *= 1 - t * t
     dc += gc
-    dgates = xp.empty_like(act)
-    xp.multiply(dc * g, i * (1 - i), out=dgates[:, :n])
-    xp.multiply(dc * cx, f * (1 - f), out=dgates[:, n:2 * n])
-    xp.multiply(dc * i, 1 - g * g, out=dgates[:, 2 * n:3 * n])
-    xp.multiply(gh * t, o * (1 - o), out=dgates[:, 3 * n:])
+    # (dL/dact) * (dact/dgates): the second factor is a(1 - a), but 1 - g^2 for the tanh gate
+    dgates = 1 - act
+    dgates *= act
+    d = dgates.reshape(act.shape[0], 4, n)  # a view: (i, f, g, o) along axis 1
+    xp.multiply(g, g, out=d[:, 2])
+    xp.subtract(1, d[:, 2], out=d[:, 2])
+    d[:, 0] *= g
+    d[:, 1] *= cx
+    d[:, 2] *= i
+    d[:, :3] *= dc[:, None]
+    d[:, 3] *= gh
+    d[:, 3] *= t
     return dgates, dc * f
 
 

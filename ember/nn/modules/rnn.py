@@ -30,7 +30,7 @@ def _permute(hx, permutation):
     """The hidden state(s) ``hx`` with their batch dim (1) reordered by ``permutation``."""
     if permutation is None:
         return hx
-    if isinstance(hx, tuple):
+    if isinstance(hx, (tuple, list)):
         return tuple(h.index_select(1, permutation) for h in hx)
     return hx.index_select(1, permutation)
 
@@ -209,7 +209,7 @@ class RNNBase(Module):
                 if not batched:
                     hx = self._unbatch_hx(hx)
         self.check_forward_args(input, hx, batch_sizes)
-        states = hx if isinstance(hx, tuple) else (hx,)
+        states = tuple(hx) if self.mode == "LSTM" else (hx,)
         x = input.transpose(0, 1) if self.batch_first and not packed else input
         output, states = _rnn._rnn(self.mode, x, batch_sizes, states, self._flat_weights,
                                    self.bias, self.num_layers, self.dropout, self.training,
