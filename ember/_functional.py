@@ -6,8 +6,9 @@ from __future__ import annotations
 import builtins
 import importlib
 import math
+import pkgutil
 
-from . import _dtype, return_types
+from . import _api, _dtype, return_types
 from ._ops import REGISTRY as R
 from ._ops.registry import apply, apply_inplace
 from ._ops.shape import infer_shape
@@ -631,6 +632,9 @@ _export(imag)
 # The core's public functions are above; each further area of PyTorch's op set keeps its public
 # wrappers in its own module under ``ember/_api/`` and publishes them with ``_export`` (method-only
 # ones go into ``METHODS``). Importing them here makes them part of ``ember`` and Tensor.
-for _area in ("pointwise", "special", "reduction", "shape", "indexing", "linalg", "fft",
-              "random", "conv", "resample", "activation", "normalization", "loss"):
+# The op-breadth areas load first, in this order (later ones use earlier ones' functions);
+# the areas built on them (nn's functional ops, ...) follow in name order.
+_CORE_AREAS = ("pointwise", "special", "reduction", "shape", "indexing", "linalg", "fft", "random")
+for _area in _CORE_AREAS + tuple(sorted(m.name for m in pkgutil.iter_modules(_api.__path__)
+                                        if m.name not in _CORE_AREAS)):
     importlib.import_module(f"{__package__}._api.{_area}")

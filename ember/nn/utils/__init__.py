@@ -4,7 +4,7 @@ submodule imported on its own, as in PyTorch)."""
 
 from __future__ import annotations
 
-from . import parametrizations, parametrize, stateless
+from . import parametrizations, parametrize, rnn, stateless
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -26,4 +26,4 @@ __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_
            "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
            "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
            "parametrizations", "parametrize", "remove_spectral_norm", "remove_weight_norm",
-           "spectral_norm", "stateless", "vector_to_parameters", "weight_norm"]
+           "rnn", "spectral_norm", "stateless", "vector_to_parameters", "weight_norm"]
