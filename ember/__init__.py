@@ -14,6 +14,7 @@ from . import (  # noqa: F401 - _methods binds Tensor methods
     distributions,
     fft,
     linalg,
+    multiprocessing,
     return_types,
     special,
     utils,
