@@ -90,7 +90,7 @@ def collate(batch, *, collate_fn_map: dict | None = None):
                     for k in elem}
         return _rebuild_like(elem, by_key, by_key)
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return t(*(collate(list(s), collate_fn_map=collate_fn_map) for s in zip(*batch)))
+        return t(*(collate(s, collate_fn_map=collate_fn_map) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(e) != size for e in batch):
@@ -98,7 +98,7 @@ def collate(batch, *, collate_fn_map: dict | None = None):
         transposed = list(zip(*batch))
 
         def by_position():
-            return [collate(list(s), collate_fn_map=collate_fn_map) for s in transposed]
+            return [collate(s, collate_fn_map=collate_fn_map) for s in transposed]
         if isinstance(elem, tuple):
             return by_position()
         return _rebuild_like(elem, by_position, by_position)
