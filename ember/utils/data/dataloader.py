@@ -324,8 +324,17 @@ def _unpicklable_argument(args: dict) -> str | None:
         try:
             ForkingPickler.dumps(obj)
         except Exception:
-            return f"the {name} ({obj!r:.100})"
+            text = repr(obj)
+            return f"the {name} ({text if len(text) <= 200 else text[:197] + '...'})"
     return None
+
+
+# NOTE [ Keeping worker resources alive until shutdown ]
+# An iterator dropped while an exception's traceback refers to it is freed by the cyclic garbage
+# collector, which runs weakref callbacks before ``__del__``: the queues' own finalisers (which
+# stop their feeder threads) would run first, and the None sent to each worker in ``__del__``
+# would never be written. So the queues and processes are also held here until shutdown.
+_live_resources: dict[int, tuple] = {}
 
 
 class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
@@ -369,6 +378,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._workers.append(w)
             self._workers_status.append(True)
         self._data_queue = self._worker_result_queue
+        _live_resources[id(self)] = (self._worker_result_queue, self._index_queues, self._workers)
         signal_handling._set_worker_pids(id(self), tuple(w.pid for w in self._workers))
         signal_handling._set_SIGCHLD_handler()
         self._worker_pids_set = True
@@ -518,6 +528,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 if w.is_alive():
                     w.terminate()
                     w.join(timeout=MP_STATUS_CHECK_INTERVAL)
+            _live_resources.pop(id(self), None)
 
     def __del__(self):
         if hasattr(self, "_shutdown"):  # __init__ got that far
