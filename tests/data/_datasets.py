@@ -129,3 +129,8 @@ def unpicklable_batch(batch):
 
 def fail_init(worker_id):
     raise RuntimeError(f"init of worker {worker_id} failed")
+
+
+def record_pid(rank, pids):
+    """For ``ember.multiprocessing.spawn``: write this process's pid into a shared tensor."""
+    pids[rank] = os.getpid()

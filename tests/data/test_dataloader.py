@@ -91,7 +91,7 @@ def test_samplers_and_collate_fn_arguments():
 
 def test_argument_errors_match_torch():
     ds_e, ds_t = Range(4), Range(4)
-    it_e, it_t = Sharded(0, 4), Sharded(0, 4)
+    it_e, _it_t = Sharded(0, 4), Sharded(0, 4)
 
     class TIt(tdata.IterableDataset):
         def __iter__(self):

@@ -146,7 +146,10 @@ def test_no_descriptor_or_shared_memory_leak_over_many_epochs():
     epochs(1)  # warm up: lazily created process-wide resources
     fds, shm = _fds(), _shm()
     epochs(15)
-    assert _fds() == fds
+    deadline = time.monotonic() + 2  # queue feeder threads close their pipes asynchronously
+    while _fds() > fds and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _fds() <= fds
     assert _shm() <= shm
     del persistent._iterator
     gc.collect()

@@ -19,12 +19,12 @@ def _pair(seed=None):
     return ember.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
 
 
-def _raises_like(fn_e, fn_t):
-    """Both raise the same exception type with the same message."""
+def _raises_like(fn_e, fn_t, *args, **kwargs):
+    """``fn_e(*args, **kwargs)`` raises what ``fn_t(...)`` raises, with the same message."""
     with pytest.raises(Exception) as et:
-        fn_t()
+        fn_t(*args, **kwargs)
     with pytest.raises(type(et.value)) as ee:
-        fn_e()
+        fn_e(*args, **kwargs)
     assert str(ee.value) == str(et.value)
 
 
@@ -46,7 +46,7 @@ def test_concat_dataset():
     assert len(ds) == 8 and ds.cumulative_sizes == ts.cumulative_sizes
     assert [ds[i] for i in range(-8, 8)] == [ts[i] for i in range(-8, 8)]
     _raises_like(lambda: ds[-9], lambda: ts[-9])
-    _raises_like(lambda: edata.ConcatDataset([]), lambda: tdata.ConcatDataset([]))
+    _raises_like(edata.ConcatDataset, tdata.ConcatDataset, [])
 
     class It(edata.IterableDataset):
         def __iter__(self):
@@ -117,8 +117,7 @@ def test_stack_dataset():
     assert d[2] == {"a": 2, "b": -2}
     assert d.__getitems__([1]) == [{"a": 1, "b": -1}]
     for args, kwargs in [((), {}), ((range(2),), {"b": range(2)}), ((range(2), range(3)), {})]:
-        _raises_like(lambda: edata.StackDataset(*args, **kwargs),
-                     lambda: tdata.StackDataset(*args, **kwargs))
+        _raises_like(edata.StackDataset, tdata.StackDataset, *args, **kwargs)
 
     class Short(Batched):
         def __getitems__(self, idx):
@@ -158,10 +157,8 @@ def test_random_split_default_generator_and_errors():
             == [s.indices for s in tdata.random_split(range(7), [2, 5])])
     with pytest.warns(UserWarning, match="Length of split at index 1 is 0"):
         edata.random_split(range(1), [0.5, 0.5])
-    _raises_like(lambda: edata.random_split(range(5), [2, 2]),
-                 lambda: tdata.random_split(range(5), [2, 2]))
-    _raises_like(lambda: edata.random_split(range(5), [1.5, -0.5]),
-                 lambda: tdata.random_split(range(5), [1.5, -0.5]))
+    _raises_like(edata.random_split, tdata.random_split, range(5), [2, 2])
+    _raises_like(edata.random_split, tdata.random_split, range(5), [1.5, -0.5])
 
 
 # -- samplers -----------------------------------------------------------------------------------
@@ -186,11 +183,9 @@ def test_random_sampler_without_generator_seeds_from_default():
 
 
 def test_random_sampler_errors():
-    _raises_like(lambda: edata.RandomSampler(range(3), replacement=1),
-                 lambda: tdata.RandomSampler(range(3), replacement=1))
-    _raises_like(lambda: edata.RandomSampler(range(3), num_samples=0),
-                 lambda: tdata.RandomSampler(range(3), num_samples=0))
-    _raises_like(lambda: edata.RandomSampler([]), lambda: tdata.RandomSampler([]))
+    _raises_like(edata.RandomSampler, tdata.RandomSampler, range(3), replacement=1)
+    _raises_like(edata.RandomSampler, tdata.RandomSampler, range(3), num_samples=0)
+    _raises_like(edata.RandomSampler, tdata.RandomSampler, [])
 
 
 def test_other_samplers_match_torch():
@@ -207,8 +202,7 @@ def test_other_samplers_match_torch():
         assert list(es) == list(ts) and len(es) == n
         assert es.weights.dtype == ember.float64
     for args in [(w, 0), (w, True), (w, 2, 1), ([[1.0, 2.0]], 2)]:
-        _raises_like(lambda: edata.WeightedRandomSampler(*args),
-                     lambda: tdata.WeightedRandomSampler(*args))
+        _raises_like(edata.WeightedRandomSampler, tdata.WeightedRandomSampler, *args)
 
 
 @pytest.mark.parametrize("drop_last", [False, True])
@@ -217,7 +211,7 @@ def test_batch_sampler(drop_last):
     t = tdata.BatchSampler(tdata.SequentialSampler(range(10)), 3, drop_last)
     assert list(e) == list(t) and len(e) == len(t)
     for args in [(range(3), 0, False), (range(3), True, False), (range(3), 2, 1)]:
-        _raises_like(lambda: edata.BatchSampler(*args), lambda: tdata.BatchSampler(*args))
+        _raises_like(edata.BatchSampler, tdata.BatchSampler, *args)
 
 
 @pytest.mark.parametrize("n,replicas,shuffle,drop_last", [
@@ -234,8 +228,7 @@ def test_distributed_sampler_matches_torch(n, replicas, shuffle, drop_last):
             e.set_epoch(epoch)
             t.set_epoch(epoch)
             assert list(e) == list(t)
-    _raises_like(lambda: edata.DistributedSampler(range(3), 2, 2),
-                 lambda: tdata.DistributedSampler(range(3), 2, 2))
+    _raises_like(edata.DistributedSampler, tdata.DistributedSampler, range(3), 2, 2)
     with pytest.raises(RuntimeError, match="Requires distributed package to be available"):
         edata.DistributedSampler(range(3))
 

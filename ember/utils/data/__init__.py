@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._utils.collate import default_collate, default_convert
 from ._utils.worker import get_worker_info
-from .dataloader import DataLoader, _DatasetKind
+from .dataloader import DataLoader, _DatasetKind  # noqa: F401 - as torch.utils.data
 from .dataset import (
     ChainDataset,
     ConcatDataset,

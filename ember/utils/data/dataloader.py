@@ -3,18 +3,17 @@ as ``torch.utils.data.dataloader``.
 
 # NOTE [ DataLoader worker processes ]
 The design is PyTorch's. The main process sends ``(task idx, indices)`` to each worker's index
-queue, round-robin, keeping ``prefetch_factor * num_workers`` tasks outstanding; workers put
-``(task idx, batch)`` on one shared result queue and the main process hands batches out in
+queue, round-robin, keeping ``prefetch_factor * num_workers`` tasks outstanding; workers send
+``(task idx, batch)`` back through one result channel and the main process hands batches out in
 task order (or as they come, with ``in_order=False``), buffering early ones. Batches travel as
 shared memory (collate stacks straight into a shared segment in a worker; NOTE [ Shared tensor
 memory ]), and each message is pickled by the worker itself so that an unpicklable batch is
 reported as that worker's error. A worker's exception comes back as an ``ExceptionWrapper``
 and is re-raised as "Caught X in DataLoader worker process N" with the original traceback; a
-worker that dies is reported by the SIGCHLD handler (NOTE [ Signal handling in
-multiprocessing data loading ]) or, failing that, by the liveness check every
-``MP_STATUS_CHECK_INTERVAL`` seconds while waiting. Shutting down sets a shared event, sends
-each worker None, joins it (terminating it if it does not stop) and closes the queues;
-workers are daemonic and watch their parent, so they never outlive the main process.
+worker that dies wakes the waiting main process through its sentinel (NOTE [ Signal handling
+in multiprocessing data loading ]). Shutting down sets a shared event, sends each worker None,
+waits for it to exit (terminating it if it does not) and closes the queues; workers are
+daemonic and watch their parent, so they never outlive the main process.
 """
 
 from __future__ import annotations
@@ -22,17 +21,21 @@ from __future__ import annotations
 import errno
 import itertools
 import os
-import queue
+import time
 import warnings
+from multiprocessing.connection import wait
+from multiprocessing.reduction import ForkingPickler
 from pickle import PicklingError
 from typing import Any, Generic, TypeVar
 
 from . import _utils
-from ._utils import MP_STATUS_CHECK_INTERVAL, ExceptionWrapper, signal_handling
+from ._utils import MP_STATUS_CHECK_INTERVAL, ExceptionWrapper
 from ._utils.collate import default_collate, default_convert
 from ._utils.fetch import _DatasetKind
+from ._utils.signal_handling import worker_exit_message
 from ._utils.worker import (
     _IterableDatasetStopIteration,
+    _ResultChannel,
     _ResumeIteration,
     _worker_loop,
     get_worker_info,
@@ -319,7 +322,6 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
 
 def _unpicklable_argument(args: dict) -> str | None:
     """The name and repr of the first of ``args`` that cannot be pickled, if any."""
-    from multiprocessing.reduction import ForkingPickler
     for name, obj in args.items():
         try:
             ForkingPickler.dumps(obj)
@@ -348,8 +350,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._in_order = loader.in_order
         ctx = loader.multiprocessing_context or mp
         init_reductions()  # cover Tensor subclasses defined since import
-        self._worker_result_queue = ctx.Queue()
-        self._worker_pids_set = False
+        self._channel = _ResultChannel(ctx)
         self._shutdown = False
         self._workers_done_event = ctx.Event()
         self._index_queues, self._workers = [], []
@@ -358,7 +359,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             index_queue = ctx.Queue()
             index_queue.cancel_join_thread()
             w = ctx.Process(target=_worker_loop, daemon=True, args=(
-                self._dataset_kind, self._dataset, index_queue, self._worker_result_queue,
+                self._dataset_kind, self._dataset, index_queue, self._channel,
                 self._workers_done_event, self._auto_collation, self._collate_fn,
                 self._drop_last, self._base_seed, loader.worker_init_fn, i, self._num_workers))
             try:
@@ -377,11 +378,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._index_queues.append(index_queue)
             self._workers.append(w)
             self._workers_status.append(True)
-        self._data_queue = self._worker_result_queue
-        _live_resources[id(self)] = (self._worker_result_queue, self._index_queues, self._workers)
-        signal_handling._set_worker_pids(id(self), tuple(w.pid for w in self._workers))
-        signal_handling._set_SIGCHLD_handler()
-        self._worker_pids_set = True
+        _live_resources[id(self)] = (self._channel, self._index_queues, self._workers)
         self._reset(loader, first_iter=True)
 
     def _reset(self, loader, first_iter: bool = False) -> None:
@@ -405,25 +402,40 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._try_put_index()
 
     def _try_get_data(self, timeout: float = MP_STATUS_CHECK_INTERVAL):
-        from multiprocessing.reduction import ForkingPickler
+        """(True, message) or, after ``timeout`` seconds without one, (False, None); raises
+        when an active worker has died (NOTE [ Signal handling in multiprocessing data
+        loading ])."""
+        active = {w.sentinel: w for i, w in enumerate(self._workers) if self._workers_status[i]}
+        cause = None
         try:
-            return True, ForkingPickler.loads(self._data_queue.get(timeout=timeout))
+            ready = wait([self._channel.reader, *active], timeout)
+            if self._channel.reader in ready:  # what a worker sent before it died comes first
+                return True, ForkingPickler.loads(self._channel.get())
+            for sentinel in ready:  # closed as the worker exits, maybe just before it can be
+                active[sentinel].join()  # reaped: wait for that, so is_alive() is False
         except Exception as e:
-            failed = [w for i, w in enumerate(self._workers)
-                      if self._workers_status[i] and not w.is_alive()]
-            for i, w in enumerate(self._workers):
-                if w in failed:
-                    self._mark_worker_as_unavailable(i)
-            if failed:
-                pids = ", ".join(str(w.pid) for w in failed)
-                raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly") from e
-            if isinstance(e, queue.Empty):
-                return False, None
             if isinstance(e, OSError) and e.errno == errno.EMFILE:
                 raise RuntimeError(
                     "Too many open files. Communication with the workers is no longer possible. "
                     "Please increase the limit using `ulimit -n` in the shell.") from None
-            raise
+            cause = e
+            # a worker killed before the fds of its last batch were fetched resets the
+            # connection: give a dying worker a moment to become reapable
+            for sentinel in wait(list(active), 0.5):
+                active[sentinel].join()
+        failed = [i for i, w in enumerate(self._workers)
+                  if self._workers_status[i] and not w.is_alive()]
+        if failed:
+            for i in failed:
+                self._mark_worker_as_unavailable(i)
+            pids = ", ".join(str(self._workers[i].pid) for i in failed)
+            w = self._workers[failed[0]]
+            how = RuntimeError(worker_exit_message(w.pid, w.exitcode))
+            how.__cause__ = cause
+            raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly") from how
+        if cause is not None:
+            raise cause
+        return False, None
 
     def _get_data(self):
         if self._timeout > 0:
@@ -510,24 +522,29 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             return  # at interpreter exit multiprocessing terminates the daemonic workers
         self._shutdown = True
         try:
-            if self._worker_pids_set:
-                signal_handling._remove_worker_pids(id(self))
-                self._worker_pids_set = False
             self._workers_done_event.set()
             for i in range(len(self._workers)):
                 if self._persistent_workers or self._workers_status[i]:
                     self._mark_worker_as_unavailable(i)
-            for w in self._workers:
-                w.join(timeout=MP_STATUS_CHECK_INTERVAL)
+            # wait for the workers to exit, discarding what they still send (a worker blocked
+            # writing to a full channel could not see its None otherwise)
+            pending = {w.sentinel: w for w in self._workers}
+            deadline = time.monotonic() + MP_STATUS_CHECK_INTERVAL
+            while pending and time.monotonic() < deadline:
+                for r in wait([self._channel.reader, *pending], deadline - time.monotonic()):
+                    if r is self._channel.reader:
+                        self._channel.get()
+                    else:
+                        pending.pop(r).join()
             for q in self._index_queues:
                 q.cancel_join_thread()
                 q.close()
-            self._worker_result_queue.close()
         finally:
             for w in self._workers:
                 if w.is_alive():
                     w.terminate()
                     w.join(timeout=MP_STATUS_CHECK_INTERVAL)
+            self._channel.close()
             _live_resources.pop(id(self), None)
 
     def __del__(self):

@@ -93,21 +93,42 @@ def _generate_state(base_seed: int, worker_id: int) -> list[int]:
     return state
 
 
-def _send(data_queue, idx, data, worker_id: int) -> None:
+class _ResultChannel:
+    """Workers to main process: one pipe that workers write whole pickled messages to under
+    a shared lock, from their main thread (no feeder thread to drop or delay a message). Its
+    ``reader`` can be waited on together with the workers' sentinels."""
+
+    def __init__(self, ctx):
+        self.reader, self._writer = ctx.Pipe(duplex=False)
+        self._lock = ctx.Lock()
+
+    def put(self, payload: bytes) -> None:
+        with self._lock:
+            self._writer.send_bytes(payload)
+
+    def get(self) -> bytes:
+        return self.reader.recv_bytes()
+
+    def close(self) -> None:
+        self.reader.close()
+        self._writer.close()
+
+
+def _send(channel: _ResultChannel, idx, data, worker_id: int) -> None:
     """Pickle ``(idx, data)`` here, so that a batch that cannot be sent is reported as this
-    worker's error instead of being dropped by the queue's feeder thread."""
+    worker's error."""
     try:
         payload = ForkingPickler.dumps((idx, data))
     except Exception:
         payload = ForkingPickler.dumps(
             (idx, ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")))
-    data_queue.put(bytes(payload))
+    channel.put(payload)
 
 
-def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, auto_collation,
+def _worker_loop(dataset_kind, dataset, index_queue, channel, done_event, auto_collation,
                  collate_fn, drop_last, base_seed, init_fn, worker_id, num_workers) -> None:
-    """Fetch ``(idx, index)`` tasks from ``index_queue`` and put ``(idx, batch)`` (or an
-    ``ExceptionWrapper``) on ``data_queue`` until told to stop (None) or orphaned."""
+    """Fetch ``(idx, index)`` tasks from ``index_queue`` and send ``(idx, batch)`` (or an
+    ``ExceptionWrapper``) through ``channel`` until told to stop (None) or orphaned."""
     from .... import manual_seed
     from .fetch import _DatasetKind
     global _worker_info
@@ -136,7 +157,7 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
             except queue.Empty:
                 continue
             if isinstance(r, _ResumeIteration):
-                _send(data_queue, r, None, worker_id)
+                _send(channel, r, None, worker_id)
                 iteration_end = False
                 fetcher = _DatasetKind.create_fetcher(dataset_kind, dataset, auto_collation,
                                                       collate_fn, drop_last)
@@ -151,16 +172,14 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
             else:
                 try:
                     data = fetcher.fetch(index)
-                except StopIteration if dataset_kind == _DatasetKind.Iterable else ():
-                    data = _IterableDatasetStopIteration(worker_id)
-                    iteration_end = True
-                except Exception:
-                    data = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
-            _send(data_queue, idx, data, worker_id)
+                except Exception as e:
+                    if isinstance(e, StopIteration) and dataset_kind == _DatasetKind.Iterable:
+                        data = _IterableDatasetStopIteration(worker_id)
+                        iteration_end = True
+                    else:
+                        data = ExceptionWrapper(
+                            where=f"in DataLoader worker process {worker_id}")
+            _send(channel, idx, data, worker_id)
             del data, idx, index, r  # free the batch before waiting for the next task
     except KeyboardInterrupt:
         pass  # Ctrl-C reaches the whole process group; the main process handles it
-    if done_event.is_set() or not watchdog.is_alive():
-        # nobody will read what is still buffered: do not wait for it at exit
-        data_queue.cancel_join_thread()
-        data_queue.close()
