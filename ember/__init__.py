@@ -14,6 +14,7 @@ from . import (  # noqa: F401 - _methods binds Tensor methods
     distributions,
     fft,
     linalg,
+    multiprocessing,
     nn,
     optim,
     return_types,
@@ -136,3 +137,4 @@ def is_nonzero(input: Tensor) -> bool:
 
 
 del _functional_all
+multiprocessing.init_reductions()  # now that nn.Parameter and the other subclasses exist

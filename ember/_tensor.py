@@ -546,6 +546,32 @@ class Tensor:
             return a.copy(), 0, _contiguous_strides(a.shape), False
         return root, (_address(a) - _address(root)) // a.itemsize, self.stride(), True
 
+    def share_memory_(self) -> Tensor:
+        """Move this tensor's storage into shared memory (a no-op if it is there already), so
+        that processes it reaches through ``ember.multiprocessing`` share its writes; see
+        NOTE [ Shared tensor memory ]. A view's base moves with it; other views of the old
+        storage keep the old memory.
+
+        >>> ember.zeros(3).share_memory_().is_shared()
+        True
+        """
+        from ._ops.shape import strided
+        from .multiprocessing.reductions import segment_of, shared_copy
+        root, offset, strides, whole = self._storage()
+        if segment_of(root) is not None:
+            return self
+        new_root = shared_copy(root)
+        base = self._base
+        if whole and base is not None and _root_array(base._data) is root:
+            base._data = strided(new_root, base._data.shape, base.stride(), base.storage_offset())
+        self._data = strided(new_root, self._data.shape, strides, offset)
+        return self
+
+    def is_shared(self) -> bool:
+        """Whether this tensor's storage is in shared memory (see ``share_memory_``)."""
+        from .multiprocessing.reductions import is_shared_array
+        return is_shared_array(self._data)
+
     def __reduce_ex__(self, protocol):
         root, offset, strides, _ = self._storage()
         host = _backend_of(root).to_numpy(root)

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from . import checkpoint  # noqa: F401
+from . import checkpoint, data  # noqa: F401
