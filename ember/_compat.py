@@ -224,6 +224,35 @@ class TorchFinder(importlib.abc.MetaPathFinder):
                                                is_package=hasattr(module, "__path__"))
 
 
+# NOTE [ The alias in child processes ]
+# A forked child inherits the finder. A spawned child starts a fresh interpreter and imports the
+# script again as ``__mp_main__``, which would import real torch. So the preparation data that
+# multiprocessing pickles for every spawned child carries an object whose unpickling installs
+# the alias; the child unpickles it before it imports the script. The forkserver process would
+# import the script before any child's data arrives, so it no longer preloads ``__main__``: each
+# forkserver child imports the script itself, after its data has installed the alias.
+
+
+class _AliasInChild:
+    """Unpickled in a spawned child, installs the torch alias there."""
+
+    def __reduce__(self):
+        return install, ()
+
+
+def _install_in_children() -> None:
+    import multiprocessing.forkserver as forkserver
+    import multiprocessing.spawn as spawn
+
+    get_preparation_data = spawn.get_preparation_data
+
+    def with_alias(name):
+        return {"ember_torch_alias": _AliasInChild(), **get_preparation_data(name)}
+
+    spawn.get_preparation_data = with_alias
+    forkserver.set_forkserver_preload([])
+
+
 def install() -> None:
     """Make ``import torch`` (and every ``torch.X.Y``) import ember from now on.
 
@@ -240,3 +269,4 @@ def install() -> None:
         raise RuntimeError("ember: PyTorch is already imported in this process; the torch alias "
                            "must be installed before anything imports torch")
     sys.meta_path.insert(0, TorchFinder())
+    _install_in_children()

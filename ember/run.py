@@ -4,7 +4,8 @@
     ember run script.py [args...]
 
 The script runs as ``python script.py [args...]`` would run it (``__name__ == "__main__"``,
-``sys.argv``, its directory first on ``sys.path``, the exit code and uncaught exceptions), except
+``sys.argv``, its directory first on ``sys.path``, the exit code and uncaught exceptions; only
+``sys.argv[0]`` is the absolute path, like ``__file__``, where python keeps it as typed), except
 that ``import torch`` and every ``torch.X.Y`` import ember (NOTE [ The torch alias ] in
 ``ember/_compat.py``). A PyTorch API that ember lacks fails with an error naming it::
 
@@ -29,10 +30,11 @@ def run(script: str, args: list[str]) -> None:
 
         >>> run("train.py", ["--epochs", "1"])  # doctest: +SKIP
     """
+    path = os.path.abspath(script)  # __file__ is absolute, as under python >= 3.9
     _compat.install()
-    sys.argv = [script, *args]
-    sys.path[0] = os.path.dirname(os.path.abspath(script))
-    runpy.run_path(script, run_name="__main__")
+    sys.argv = [path, *args]  # run_path sets argv[0] to the path it runs
+    sys.path[0] = os.path.dirname(path)
+    runpy.run_path(path, run_name="__main__")
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m ember.run") -> None:

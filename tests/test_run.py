@@ -216,6 +216,28 @@ def test_ember_command_runs_a_script(tmp_path):
     assert r.stdout == "['-x'] torch\n"
 
 
+def test_child_processes_import_ember_too(tmp_path):
+    script = _script(tmp_path, """\
+        import multiprocessing as mp
+        import os, sys
+        import torch
+
+        def work(x):
+            real = [n for n, m in list(sys.modules.items())
+                    if "site-packages" + os.sep + "torch" in (getattr(m, "__file__", "") or "")]
+            return (torch.tensor([x]) * 2).tolist(), torch.Tensor.__module__, real
+
+        if __name__ == "__main__":
+            for method in ("fork", "spawn", "forkserver"):
+                with mp.get_context(method).Pool(1) as pool:
+                    print(method, pool.map(work, [3]))
+        """)
+    r = _ember_run(script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [f"{m} [([6], 'ember._tensor', [])]"
+                                     for m in ("fork", "spawn", "forkserver")]
+
+
 def test_missing_script(capsys):
     with pytest.raises(SystemExit) as e:
         run_main(["no_such_script.py"])
