@@ -187,8 +187,8 @@ def test_writes_reach_ember_and_reads_are_cached(probe):
 
 def test_exit_code_propagates(tmp_path):
     r = _ember_run(_script(tmp_path, "import sys, torch\nprint(torch.ones(1).item())\n"
-                                     "sys.exit(7)\n"))
-    assert r.returncode == 7 and r.stdout == "1.0\n"
+                                     "print('bad', file=sys.stderr)\nsys.exit(7)\n"))
+    assert r.returncode == 7 and r.stdout == "1.0\n" and r.stderr == "bad\n"
 
 
 def test_exception_traceback_starts_at_the_script(tmp_path):
