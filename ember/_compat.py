@@ -171,7 +171,7 @@ class TorchModule(types.ModuleType):
 
 
 def _read(proxy: TorchModule, name: str):
-    """``proxy.name`` when the proxy does not hold it yet: read from ember, kept if no flag."""
+    """``proxy.name`` when the proxy does not hold it: read from ember, kept unless plain data."""
     target = proxy.__dict__["__ember__"]
     if name.startswith("__") and name.endswith("__"):
         if name == "__all__":  # ``from torch import *``
