@@ -21,6 +21,7 @@ from . import (  # noqa: F401 - _methods binds Tensor methods
     serialization,
     special,
     utils,
+    version,
 )
 from ._creation import (  # noqa: F401
     arange,
