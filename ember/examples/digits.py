@@ -75,8 +75,8 @@ class _BatchNorm2d(nn.Module):
 class DigitsNet(nn.Module):
     """(N, 1, 8, 8) images -> (N, 10) logits: two conv/BN/ReLU/max-pool blocks, dropout, linear.
 
-    >>> DigitsNet()(torch.zeros(4, 1, 8, 8)).shape
-    torch.Size([4, 10])
+    >>> tuple(DigitsNet()(torch.zeros(4, 1, 8, 8)).shape)
+    (4, 10)
     """
 
     def __init__(self, dropout: float = 0.25):
