@@ -1,6 +1,7 @@
 """The ``ember`` command (also ``python -m ember``).
 
     ember run script.py [args...]    run a PyTorch program with ember as torch
+    ember train [--epochs N ...]     the main job: train a CNN on the digits dataset
     ember --version
 
 # NOTE [ ember subcommands ]
@@ -20,6 +21,8 @@ from ._compat import TORCH_VERSION
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("ember.run", "run a PyTorch program with ember standing in for torch"),
+    "train": ("ember.examples.digits", "train a CNN on scikit-learn's handwritten digits (the "
+              "main job)"),
 }
 
 
