@@ -35,15 +35,18 @@ def pair(make):
 def check_module(make, *inputs, train=True, steps=1, rtol=1e-5, atol=1e-5, grad=True,
                  kwargs=None):
     """Run ``make(torch)`` and ``make(ember)`` on ``inputs`` (torch tensors; floating ones get
-    gradients) ``steps`` times in train or eval mode; compare outputs, input and parameter
-    gradients, and buffers after each step. Returns the two modules."""
+    gradients, or those ``grad`` marks true when it is a tuple) ``steps`` times in train or eval
+    mode; compare outputs, input and parameter gradients, and buffers after each step.
+    Returns the two modules."""
     t, e = pair(make)
     t.train(train)
     e.train(train)
     kwargs = kwargs or {}
+    wants = (grad + (False,) * len(inputs) if isinstance(grad, tuple)
+             else (grad,) * len(inputs))
     for _ in range(steps):
-        ts = [x.detach().clone().requires_grad_(grad and x.is_floating_point())
-              if isinstance(x, torch.Tensor) else x for x in inputs]
+        ts = [x.detach().clone().requires_grad_(w and x.is_floating_point())
+              if isinstance(x, torch.Tensor) else x for x, w in zip(inputs, wants)]
         es = [e_(x).requires_grad_(x.requires_grad) if isinstance(x, torch.Tensor) else x
               for x in ts]
         # an in-place module may not write into a leaf that requires grad: feed x * 1
