@@ -3,6 +3,9 @@ buffers in the state_dict, reprs, constructor checks and the legacy reduction ar
 
 from __future__ import annotations
 
+import json
+import runpy
+import sys
 import warnings
 
 import pytest
@@ -205,3 +208,15 @@ def test_loss_in_a_training_step():
     lt.backward()
     le.backward()
     close(t[0].weight.grad, e[0].weight.grad)
+
+
+def test_bench_nn_layers_runs(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "bench.json"
+    monkeypatch.setattr(sys, "argv", ["bench_nn_layers.py", "--quick", "--filter",
+                                      "CrossEntropyLoss", "--json", str(out)])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path("bench/bench_nn_layers.py", run_name="__main__")
+    assert done.value.code == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["case"] for r in rows] == ["CrossEntropyLoss (256,1000)"] and rows[0]["ratio"] > 0
+    assert "ratio" in capsys.readouterr().out
