@@ -22,13 +22,15 @@ def to_ember_state(t_module) -> dict:
 
 def pair(make):
     """The same module built by ``make(lib)`` in torch and ember, ember's state copied from
-    torch's; checks that reprs and state_dict keys agree."""
+    torch's (and loaded back into torch); checks that reprs and state_dict keys agree."""
     t, e = make(torch), make(ember)
     assert repr(e) == text(repr(t))
     assert list(e.state_dict()) == list(t.state_dict())
     assert [n for n, _ in e.named_parameters()] == [n for n, _ in t.named_parameters()]
     assert [n for n, _ in e.named_buffers()] == [n for n, _ in t.named_buffers()]
     e.load_state_dict(to_ember_state(t))
+    # and back: ember's state loads into torch unchanged
+    t.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in e.state_dict().items()})
     return t, e
 
 
