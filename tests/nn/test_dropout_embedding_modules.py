@@ -27,6 +27,7 @@ DROPOUTS = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:dropout2d. Received a 3D input")
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("make, shape", DROPOUTS)
 def test_dropout_matches_torch_for_a_seed(make, shape, train):
