@@ -1,6 +1,6 @@
 """``ember.optim``: optimizers and learning-rate schedulers, as ``torch.optim``."""
 
-from . import lr_scheduler  # noqa: F401
+from . import lr_scheduler, swa_utils  # noqa: F401
 from .adadelta import Adadelta  # noqa: F401
 from .adafactor import Adafactor  # noqa: F401
 from .adagrad import Adagrad  # noqa: F401
