@@ -632,5 +632,6 @@ _export(imag)
 # wrappers in its own module under ``ember/_api/`` and publishes them with ``_export`` (method-only
 # ones go into ``METHODS``). Importing them here makes them part of ``ember`` and Tensor.
 for _area in ("pointwise", "special", "reduction", "shape", "indexing", "linalg", "fft",
-              "random", "conv", "resample", "activation", "normalization", "loss"):
+              "random", "conv", "resample", "activation", "normalization", "loss",
+              "attention"):
     importlib.import_module(f"{__package__}._api.{_area}")

@@ -499,6 +499,7 @@ add("real_prop", fn=lambda m, x: x.real * 2, samples=unary_samples(), dtypes=COM
 
 # each area of the op set keeps its entries in its own module
 from . import (  # noqa: E402, F401
+    opinfo_attention,
     opinfo_conv,
     opinfo_fft,
     opinfo_indexing,
