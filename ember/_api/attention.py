@@ -168,12 +168,12 @@ def _in_projection_packed(q, k, v, w, b=None):
     E = q.size(-1)
     if k is v:
         if q is k:
-            proj = _linear(q, w, b).unflatten(-1, (3, E))
-            return proj[..., 0, :], proj[..., 1, :], proj[..., 2, :]
+            proj = _linear(q, w, b).unflatten(-1, (3, E)).movedim(-2, 0).contiguous()
+            return proj[0], proj[1], proj[2]
         w_q, w_kv = w.split([E, E * 2])
         b_q, b_kv = (None, None) if b is None else b.split([E, E * 2])
-        kv = _linear(k, w_kv, b_kv).unflatten(-1, (2, E))
-        return _linear(q, w_q, b_q), kv[..., 0, :], kv[..., 1, :]
+        kv = _linear(k, w_kv, b_kv).unflatten(-1, (2, E)).movedim(-2, 0).contiguous()
+        return _linear(q, w_q, b_q), kv[0], kv[1]
     w_q, w_k, w_v = w.chunk(3)
     b_q, b_k, b_v = (None,) * 3 if b is None else b.chunk(3)
     return _linear(q, w_q, b_q), _linear(k, w_k, b_k), _linear(v, w_v, b_v)
