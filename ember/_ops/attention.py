@@ -96,15 +96,20 @@ def _sdpa(xp, q, k, v, mask, drop, scale, causal=False, kgroups=1, vgroups=1, sa
         q, k, v = (t.astype(np.float32) for t in (q, k, v))
         if mask is not None and mask.dtype != np.bool_:
             mask = mask.astype(np.float32)
+    # strided batches take NumPy's slow (non-BLAS) matmul loop: make them contiguous first
+    q, k, v = (xp.ascontiguousarray(t) for t in (q, k, v))
     k, v = _groups(xp, k, kgroups), _groups(xp, v, vgroups)
     L, S = q.shape[-2], k.shape[-2]
-    s = xp.matmul(q * q.dtype.type(scale), xp.swapaxes(k, -1, -2))
+    s = xp.matmul(q * q.dtype.type(scale), xp.swapaxes(k, -1, -2))  # a new buffer
+    if mask is not None and xp.broadcast_shapes(s.shape, mask.shape) != s.shape:
+        s = xp.broadcast_to(s, xp.broadcast_shapes(s.shape, mask.shape)).copy()
     if causal:
-        s = xp.where(xp.tril(xp.ones((L, S), dtype=bool)), s, -np.inf)
+        xp.copyto(s, -np.inf, where=xp.triu(xp.ones((L, S), dtype=bool), 1))
     if mask is not None:
-        s = xp.where(mask, s, -np.inf) if mask.dtype == np.bool_ else s + mask
-    if not s.flags.writeable or not s.flags.c_contiguous:
-        s = xp.ascontiguousarray(s)
+        if mask.dtype == np.bool_:
+            xp.copyto(s, -np.inf, where=~mask)
+        else:
+            s += mask
     if S:
         with np.errstate(invalid="ignore"):
             p = _softmax_(xp, s, safe)
@@ -132,6 +137,8 @@ def _sdpa_backward(xp, go, gw, q, k, v, p, drop, scale, kgroups=1, vgroups=1,
                           for t in (go, q, k, v, p))
         gw = None if gw is None else gw.astype(np.float32)
     ct = q.dtype.type
+    q, k, v = (xp.ascontiguousarray(t) for t in (q, k, v))
+    go = None if go is None else xp.ascontiguousarray(go)
     kr, vr = _groups(xp, k, kgroups), _groups(xp, v, vgroups)
     empty = xp.empty((0,), dt)
     gv = empty
