@@ -215,10 +215,12 @@ def multi_head_attention_forward(
         q_proj_weight: Tensor | None = None, k_proj_weight: Tensor | None = None,
         v_proj_weight: Tensor | None = None, static_k: Tensor | None = None,
         static_v: Tensor | None = None, average_attn_weights: bool = True,
-        is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        is_causal: bool = False, *, _nan_rows: bool = False) -> tuple[Tensor, Tensor | None]:
     """The forward of ``nn.MultiheadAttention`` on sequence-first ``(L, N, E)`` (or unbatched
     ``(L, E)``) inputs: ``(output, weights)``, the weights ``(N, L, S)`` averaged over heads
-    (or per head ``(N, H, L, S)``), None unless ``need_weights``.
+    (or per head ``(N, H, L, S)``), None unless ``need_weights``. Fully masked query rows give
+    NaN with ``need_weights`` (a plain softmax), else 0 (PyTorch's ``scaled_dot_product_
+    attention``); ``_nan_rows`` gives NaN in both (``nn.MultiheadAttention``'s inference path).
 
     >>> x, w = ember.ones(3, 2, 4), ember.ones(12, 4)
     >>> F.multi_head_attention_forward(x, x, x, 4, 2, w, None, None, None, False, 0.0,
@@ -327,10 +329,8 @@ def multi_head_attention_forward(
     if not training:
         dropout_p = 0.0
 
-    # the attention: a plain softmax (NaN for fully masked rows) when the weights are
-    # returned, PyTorch's scaled_dot_product_attention (0 for them) otherwise
     out, weights = _attention(q, k, v, attn_mask, dropout_p, is_causal and not need_weights,
-                              None, False, not need_weights)
+                              None, False, not (need_weights or _nan_rows))
     out = out.transpose(0, 1).reshape(tgt_len * bsz, embed_dim)
     out = _linear(out, out_proj_weight, out_proj_bias).view(tgt_len, bsz, -1)
     if not is_batched:

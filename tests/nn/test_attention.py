@@ -291,3 +291,23 @@ def test_gumbel_softmax_matches_torch_for_a_seed():
         close(xe.grad, xt.grad, 1e-10, 1e-12)
     with pytest.warns(UserWarning, match="eps"):
         FA.gumbel_softmax(ember.zeros(2, 3), eps=0.1)
+
+
+@pytest.mark.parametrize("batch_first,self_attn,train", [(True, True, False), (False, True, False),
+                                                         (True, False, False), (True, True, True)])
+def test_fully_masked_rows_on_the_inference_path(batch_first, self_attn, train):
+    """PyTorch's fused inference kernel (eval, no grad, batch-first self-attention) gives NaN
+    rows where the general path gives 0 (NOTE [ MHA inference path ])."""
+    t, e = _pair(batch_first=batch_first)
+    t.train(train), e.train(train)
+    q, k, v = _inputs(batch_first)
+    k = v = q if self_attn else k
+    attn = np.zeros((L, L if self_attn else S), bool)
+    attn[1] = True
+    for need in (True, False):
+        with torch.no_grad(), ember.no_grad():
+            args = [(lib.tensor(q),) * 3 if self_attn else
+                    (lib.tensor(q), lib.tensor(k), lib.tensor(v)) for lib in (torch, ember)]
+            ro = t(*args[0], attn_mask=torch.tensor(attn), need_weights=need)[0]
+            eo = e(*args[1], attn_mask=ember.tensor(attn), need_weights=need)[0]
+        np.testing.assert_allclose(np_of(eo), np_of(ro), rtol=1e-10, atol=1e-12)

@@ -337,3 +337,20 @@ def test_gpt_style_language_model_trains_as_torch():
     assert lt[-1] < lt[0]
     for a, b in zip(t.parameters(), e.parameters()):
         close(b, a, 1e-8, 1e-10)
+
+
+def test_encoder_layer_fully_padded_sequence_as_torch():
+    """NaN for a fully padded sequence in inference (PyTorch's fused kernel), finite with
+    gradients (NOTE [ MHA inference path ])."""
+    t, e = _pair(lambda lib: lib.nn.TransformerEncoderLayer(D, NH, FF, batch_first=True))
+    t.eval(), e.eval()
+    x, pad = _x((N, S, D), 10), np.zeros((N, S), bool)
+    pad[0] = True
+    with torch.no_grad(), ember.no_grad():
+        r = t(torch.tensor(x), src_key_padding_mask=torch.tensor(pad))
+        o = e(ember.tensor(x), src_key_padding_mask=ember.tensor(pad))
+    np.testing.assert_allclose(np_of(o), np_of(r), rtol=1e-9, atol=1e-11)
+    assert np.isnan(np_of(o)[0]).all()
+    r = t(torch.tensor(x, requires_grad=True), src_key_padding_mask=torch.tensor(pad))
+    o = e(ember.tensor(x, requires_grad=True), src_key_padding_mask=ember.tensor(pad))
+    close(o, r, 1e-9, 1e-11)

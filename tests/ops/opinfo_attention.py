@@ -105,3 +105,29 @@ add("multi_head_attention_forward", fn=_f("multi_head_attention_forward"),
             ErrorCase((A(_F32), A(_F32), A(_F32), 4, 2, A(np.ones((12, 4), np.float32)),
                        None, None, None, False, 0.0, A(np.ones((4, 4), np.float32)), None),
                       {"attn_mask": A(np.zeros((3, 3), np.float32))}, match="2D attn_mask")))
+
+
+def _sdpa_backward(m, go, q, k, v, **kw):
+    """(gq, gk, gv): torch's by autograd, ember's by its fused first-order backward op."""
+    if m.__name__ == "torch":
+        qkv = [t.detach().requires_grad_(True) for t in (q, k, v)]
+        out = m.nn.functional.scaled_dot_product_attention(*qkv, **kw)
+        return m.autograd.grad(out, qkv, go)
+    from ember._ops import REGISTRY
+    kg = q.shape[-3] // k.shape[-3] if kw.get("enable_gqa") else 1
+    params = {"scale": 1 / q.shape[-1] ** 0.5, "kgroups": kg, "vgroups": kg}
+    _, p = REGISTRY["scaled_dot_product_attention"](q, k, v, None, None,
+                                                    causal=kw.get("is_causal", False),
+                                                    **params)
+    gq, gk, gv, _ = REGISTRY["scaled_dot_product_attention_backward"](
+        go, None, q, k, v, p, None, needs=(True, True, True, False), **params)
+    return gq, gk, gv
+
+
+add("scaled_dot_product_attention_backward", fn=_sdpa_backward, grad=False,
+    samples=lambda d, r: [
+        Sample((A(arr(r, (2, 3, 3), d)),) + _qkv(r, d, (2, 3, 4), (2, 5, 4), (2, 5, 3))),
+        Sample((A(arr(r, (1, 4, 3, 2), d)),) + _qkv(r, d, (1, 4, 3, 4), (1, 2, 5, 4),
+                                                     (1, 2, 5, 2)),
+               {"enable_gqa": True, "is_causal": True}, name="gqa causal")],
+    dtypes=FLOATS + HALF, atol=1e-4, rtol=1e-4)

@@ -1,10 +1,21 @@
-"""MultiheadAttention (PyTorch keeps it in ``torch/nn/modules/activation.py``)."""
+"""MultiheadAttention (PyTorch keeps it in ``torch/nn/modules/activation.py``).
+
+# NOTE [ MHA inference path ]
+In eval mode with no gradient needed, PyTorch runs batch-first self-attention (one tensor as
+query, key and value; bool or no masks; an even number of heads; packed projections with bias;
+no ``bias_k``/``bias_v``/zero attention) through a fused kernel, also inside the
+``TransformerEncoderLayer``. It computes the same function, except that fully masked query rows
+give NaN there, where the ``scaled_dot_product_attention`` of the general path gives 0. Ember
+has one path and reproduces that by the softmax it asks for (``_inference_path``; the encoder
+layer's own fused path is detected by the layer, which passes ``_nan_rows``).
+"""
 
 from __future__ import annotations
 
 from ... import _creation
 from ..._api import attention as FA
 from ..._tensor import Tensor
+from ...autograd.grad_mode import is_grad_enabled
 from ..init import constant_, xavier_normal_, xavier_uniform_
 from ..parameter import Parameter
 from .linear import Linear
@@ -98,10 +109,15 @@ class MultiheadAttention(Module):
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
                 attn_mask: Tensor | None = None, average_attn_weights: bool = True,
-                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+                is_causal: bool = False, *, _nan_rows: bool = False
+                ) -> tuple[Tensor, Tensor | None]:
         """``(output, weights)``; inputs ``(L, N, E)`` (``(N, L, E)`` with ``batch_first``) or
-        unbatched ``(L, E)``. Masks: True (or ``-inf``) where attention is not allowed."""
+        unbatched ``(L, E)``. Masks: True (or ``-inf``) where attention is not allowed.
+        (``_nan_rows``: the caller takes PyTorch's inference path, NOTE [ MHA inference
+        path ].)"""
         is_batched = query.dim() == 3
+        nan_rows = _nan_rows or self._inference_path(query, key, value, attn_mask,
+                                                     key_padding_mask)
         key_padding_mask = FA._canonical_mask(key_padding_mask, "key_padding_mask",
                                               FA._none_or_dtype(attn_mask), "attn_mask",
                                               query.dtype)
@@ -125,10 +141,25 @@ class MultiheadAttention(Module):
             self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
             self.out_proj.weight, self.out_proj.bias, training=self.training,
             key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
-            average_attn_weights=average_attn_weights, is_causal=is_causal, **separate)
+            average_attn_weights=average_attn_weights, is_causal=is_causal,
+            _nan_rows=nan_rows, **separate)
         if self.batch_first and is_batched:
             out = out.transpose(1, 0)
         return out, weights
+
+    def _inference_path(self, query, key, value, attn_mask, key_padding_mask) -> bool:
+        """Whether PyTorch would run its fused inference kernel here (NOTE [ MHA inference
+        path ])."""
+        if any(m is not None and m.is_floating_point() for m in (attn_mask, key_padding_mask)):
+            return False
+        w, b = self.in_proj_weight, self.in_proj_bias
+        if (query.dim() != 3 or query is not key or key is not value or w is None or b is None
+                or query.dtype is not w.dtype or query.dtype is not b.dtype or self.training
+                or self.num_heads % 2 or not self.batch_first or self.bias_k is not None
+                or self.bias_v is not None or self.add_zero_attn):
+            return False
+        args = (query, w, b, self.out_proj.weight, self.out_proj.bias)
+        return not (is_grad_enabled() and any(t is not None and t.requires_grad for t in args))
 
     def merge_masks(self, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
                     query: Tensor) -> tuple[Tensor | None, int | None]:

@@ -291,6 +291,10 @@ def _left_aligned(keep: Tensor) -> bool:
     return not bool((keep[:, 1:] & ~keep[:, :-1]).any()) if keep.shape[1] > 1 else True
 
 
+def _hooked(module: Module) -> bool:
+    return any(m._forward_hooks or m._forward_pre_hooks for m in module.modules())
+
+
 def _why_not_nested(layer) -> str:
     """Why PyTorch would not use nested tensors with this encoder layer ("" if it would)."""
     if not isinstance(layer, TransformerEncoderLayer):
@@ -395,17 +399,36 @@ class TransformerEncoderLayer(Module):
         src_mask = FA._canonical_mask(src_mask, "src_mask", None, "", src.dtype,
                                       check_other=False)
         x = src
+        nan = self._inference_path(src)
         if self.norm_first:
-            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal,
+                                   nan)
             x = x + self._ff_block(self.norm2(x))
         else:
-            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal,
+                                              nan))
             x = self.norm2(x + self._ff_block(x))
         return x
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False) -> Tensor:
+    def _inference_path(self, src: Tensor) -> bool:
+        """Whether PyTorch would run its fused inference kernel for this layer (NOTE [ MHA
+        inference path ])."""
+        attn = self.self_attn
+        if (src.dim() != 3 or self.training or not attn.batch_first
+                or attn.in_proj_bias is None or not attn._qkv_same_embed_dim
+                or not self.activation_relu_or_gelu or self.norm1.eps != self.norm2.eps
+                or attn.num_heads % 2 or _hooked(self)):
+            return False
+        args = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                attn.out_proj.bias, self.norm1.weight, self.norm1.bias, self.norm2.weight,
+                self.norm2.bias, self.linear1.weight, self.linear1.bias, self.linear2.weight,
+                self.linear2.bias)
+        return not (is_grad_enabled() and any(t is not None and t.requires_grad for t in args))
+
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False,
+                  nan_rows=False) -> Tensor:
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
+                           need_weights=False, is_causal=is_causal, _nan_rows=nan_rows)[0]
         return self.dropout1(x)
 
     def _ff_block(self, x: Tensor) -> Tensor:
