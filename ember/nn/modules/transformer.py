@@ -59,7 +59,10 @@ class _LayerNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
-        if elementwise_affine:
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        if self.elementwise_affine:
             ones_(self.weight)
             if self.bias is not None:
                 zeros_(self.bias)
