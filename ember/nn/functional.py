@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import _functional as F
 from .._api import activation as _activation
+from .._api import attention as _attention
 from .._api import conv as _conv
 from .._api import loss as _loss
 from .._api import normalization as _normalization
@@ -64,6 +65,8 @@ def _gather(names, module) -> None:
 
 _gather(_conv.FUNCTIONAL, _conv)
 _gather(_resample.__all__, _resample)
-for _area in (_activation, _normalization, _loss):
+for _area in (_activation, _normalization, _loss, _attention):
     _gather(_area.__all__, _area)
 _gather(("softmax", "log_softmax"), F)
+_canonical_mask = _attention._canonical_mask
+_none_or_dtype = _attention._none_or_dtype
