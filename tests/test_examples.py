@@ -93,38 +93,3 @@ def test_digits_trains_as_under_pytorch(digits_run, tmp_path):
     model = program.DigitsNet()
     model.load_state_dict(state["model"])
     program.torch.optim.AdamW(model.parameters()).load_state_dict(state["optimizer"])
-
-
-def test_digits_model_is_pytorch_modules():
-    # NOTE [ Digits model on functional layers ] in ember/examples/digits.py: the stand-in layers
-    # are nn.Conv2d(bias=False) and nn.BatchNorm2d, down to the state_dict and the random draws
-    import torch
-    from torch import nn
-
-    class Reference(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
-            self.bn1 = nn.BatchNorm2d(16)
-            self.conv2 = nn.Conv2d(16, 32, 3, padding=1, bias=False)
-            self.bn2 = nn.BatchNorm2d(32)
-            self.fc = nn.Linear(32 * 2 * 2, 10)
-
-    program = _as_torch_program()
-    torch.manual_seed(0)
-    reference = Reference()
-    torch.manual_seed(0)
-    model = program.DigitsNet()
-    assert list(model.state_dict()) == list(reference.state_dict())
-    for key, value in reference.state_dict().items():
-        torch.testing.assert_close(model.state_dict()[key], value, rtol=0, atol=0)
-    x = torch.randn(8, 1, 8, 8)
-    torch.manual_seed(1)
-    out = model(x)
-    torch.manual_seed(1)
-    h = nn.functional.max_pool2d(reference.bn1(reference.conv1(x)).relu(), 2)
-    h = nn.functional.max_pool2d(reference.bn2(reference.conv2(h)).relu(), 2)
-    expected = reference.fc(nn.functional.dropout(h.flatten(1), 0.25))
-    torch.testing.assert_close(out, expected, rtol=0, atol=0)
-    for key, value in reference.state_dict().items():  # running statistics, batch counts
-        torch.testing.assert_close(model.state_dict()[key], value, rtol=0, atol=0)

@@ -26,50 +26,12 @@ import time
 import ember as torch  # the code below is plain PyTorch
 from ember import nn
 from ember.nn import functional as F
-from ember.nn import init
 from ember.utils.data import DataLoader, TensorDataset, random_split
 
 try:
     from tqdm import tqdm
 except ImportError:  # the per-epoch summary line is printed either way
     tqdm = None
-
-
-# NOTE [ Digits model on functional layers ]
-# _Conv2d and _BatchNorm2d stand in for nn.Conv2d and nn.BatchNorm2d: the same parameter and
-# buffer names, shapes and initialisation (so the same random draws for a seed), with forward
-# calling nn.functional. Replacing them by the nn modules changes neither the state_dict keys
-# nor the numbers; the parameter-free layers (ReLU, MaxPool2d, Dropout) are called as functions.
-# The convolutions have no bias (nn.Conv2d(..., bias=False)), as usual before batch norm: the
-# norm's mean subtraction cancels a bias, whose gradient is then rounding noise that Adam would
-# scale up into steps of full size.
-class _Conv2d(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0):
-        super().__init__()
-        self.padding = padding
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size,
-                                               kernel_size))
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-
-    def forward(self, x):
-        return F.conv2d(x, self.weight, padding=self.padding)
-
-
-class _BatchNorm2d(nn.Module):
-    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
-        super().__init__()
-        self.momentum, self.eps = momentum, eps
-        self.weight = nn.Parameter(torch.ones(num_features))
-        self.bias = nn.Parameter(torch.zeros(num_features))
-        self.register_buffer("running_mean", torch.zeros(num_features))
-        self.register_buffer("running_var", torch.ones(num_features))
-        self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
-
-    def forward(self, x):
-        if self.training:
-            self.num_batches_tracked.add_(1)
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training, self.momentum, self.eps)
 
 
 class DigitsNet(nn.Module):
@@ -81,18 +43,20 @@ class DigitsNet(nn.Module):
 
     def __init__(self, dropout: float = 0.25):
         super().__init__()
-        self.conv1 = _Conv2d(1, 16, 3, padding=1)
-        self.bn1 = _BatchNorm2d(16)
-        self.conv2 = _Conv2d(16, 32, 3, padding=1)
-        self.bn2 = _BatchNorm2d(32)
-        self.dropout = dropout
+        # no conv bias before batch norm: the norm cancels it, and its gradient would be
+        # rounding noise that AdamW scales up into full-size steps
+        self.conv1 = nn.Conv2d(1, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(32)
+        self.pool = nn.MaxPool2d(2)
+        self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(32 * 2 * 2, 10)
 
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
-        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
-        x = F.dropout(x.flatten(1), self.dropout, self.training)
-        return self.fc(x)
+        x = self.pool(F.relu(self.bn1(self.conv1(x))))
+        x = self.pool(F.relu(self.bn2(self.conv2(x))))
+        return self.fc(self.dropout(x.flatten(1)))
 
 
 def load_data(seed: int):
