@@ -12,3 +12,7 @@ def _restore_defaults():
 
 def pytest_configure(config):
     np.seterr(all="ignore")
+    # the reference runs on one thread: the tests compare values, not speed, and on a small
+    # shared machine torch's thread pool contends with everything else (more than twice slower)
+    import torch
+    torch.set_num_threads(1)
