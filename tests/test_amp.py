@@ -231,12 +231,23 @@ def test_state_is_thread_local():
         seen["on"] = ember.is_autocast_enabled("cpu")
         seen["dtype"] = ember.mm(ember.ones(2, 2), ember.ones(2, 2)).dtype
 
+    def inside():
+        with ember.autocast("cpu"):
+            seen["inside"] = ember.mm(ember.ones(2, 2), ember.ones(2, 2)).dtype
+
+    from ember._ops import registry
     with ember.autocast("cpu"):
-        t = threading.Thread(target=worker)
-        t.start()
-        t.join()
-        assert ember.is_autocast_enabled("cpu")
-    assert seen == {"on": False, "dtype": ember.float32}
+        for target in (worker, inside):
+            t = threading.Thread(target=target)
+            t.start()
+            t.join()
+        assert ember.is_autocast_enabled("cpu") and registry.AUTOCAST_THREADS == 1
+    assert seen == {"on": False, "dtype": ember.float32, "inside": ember.bfloat16}
+    assert registry.AUTOCAST_THREADS == 0  # the hot path's test is one global read again
+    mode = ember.amp._enter_autocast("cpu")
+    assert ember.is_autocast_enabled("cpu") and mode.fast_dtype == ember.bfloat16
+    ember.amp._exit_autocast(mode)
+    assert not ember.is_autocast_enabled("cpu")
 
 
 def test_promote_and_its_error():

@@ -41,6 +41,9 @@ from ..autograd.graph import (
 from ..backends import _BY_ARRAY_TYPE
 
 REGISTRY: dict[str, OpDef] = {}
+# the number of threads with autocast on (NOTE [ Autocast ]): while it is 0, autocast costs
+# ``apply`` this one global read
+AUTOCAST_THREADS = 0
 
 _ndarray = np.ndarray
 
@@ -110,7 +113,7 @@ def _devices_error(op, args):
 
 def apply(op: OpDef, args: tuple, params: dict):
     """Run ``op`` eagerly on tensors/scalars ``args``; record a graph node when needed."""
-    if _GRAD.autocast is not None:  # NOTE [ Autocast ]: inputs cast per the op's policy
+    if AUTOCAST_THREADS and _GRAD.autocast is not None:  # NOTE [ Autocast ]
         args = _GRAD.autocast(op, args, params)
     arrays = []
     rg = False

@@ -4,8 +4,10 @@
 The state is PyTorch's, per thread: for each device type whether autocast is on and its
 lower-precision dtype, whether the weight cache is on, the nesting depth of ``autocast``
 regions, and the cache. ``grad_mode.STATE.autocast`` is ``cast_inputs`` while any device
-has autocast on and None otherwise; it is the one attribute the eager hot path reads
-(``registry.apply`` tests it first and otherwise costs nothing more).
+has autocast on and None otherwise, and ``registry.AUTOCAST_THREADS`` counts the threads
+where it is set: while no thread uses autocast, the eager hot path pays one global read for
+it (a thread-local read costs several times more). A thread that ends inside an autocast
+region leaves the count up: every op then also reads the thread-local, nothing worse.
 
 When it is set, ``apply`` calls it to give an op the inputs its policy asks for
 (NOTE [ Autocast op lists ] says which ember ops are which ATen ops):
@@ -43,6 +45,7 @@ import numpy as np
 
 from .. import _dtype
 from .._device import device as _device
+from .._ops import registry as _registry
 from .._tensor import Tensor
 from ..autograd.grad_mode import STATE as _GRAD
 from . import _lists
@@ -63,6 +66,7 @@ class _State(threading.local):
     cache_enabled = True
     nesting = 0
     cache = None  # {id(leaf): (leaf, cast)}, made per thread on first use
+    counted = False  # whether registry.AUTOCAST_THREADS counts this thread
 
 
 STATE = _State()
@@ -76,8 +80,16 @@ def _device_type(device_type: str) -> str:
     return t
 
 
+_COUNT_LOCK = threading.Lock()
+
+
 def _sync() -> None:
-    _GRAD.autocast = cast_inputs if STATE.cpu_enabled or STATE.cuda_enabled else None
+    on = STATE.cpu_enabled or STATE.cuda_enabled
+    if on != STATE.counted:
+        with _COUNT_LOCK:
+            _registry.AUTOCAST_THREADS += 1 if on else -1
+        STATE.counted = on
+    _GRAD.autocast = cast_inputs if on else None
 
 
 # -- state functions (``torch.is_autocast_enabled`` and friends) ----------------------------------
@@ -284,8 +296,8 @@ def _on(t, kind: str) -> bool:
 
 
 def _to(t: Tensor, dtype: _dtype.dtype, lower: _dtype.dtype) -> Tensor:
-    from .._ops.registry import REGISTRY, apply
-    op = REGISTRY["_to_copy"]
+    op = _registry.REGISTRY["_to_copy"]
+    apply = _registry.apply
     if not (dtype is lower and t._data.dtype == _F32 and t._requires_grad and
             t._grad_fn is None and t._base is None and STATE.cache_enabled and
             _GRAD.grad_enabled):
@@ -408,10 +420,10 @@ def autocast_composite(fn, names):
     """``fn`` (an ember composite implementing the ATen ops ``names``, or a function of the
     call's ``(args, kwargs)`` giving them) under autocast: its inputs cast by the policy of
     the first of ``names`` listed for the device, its body run with autocast off. With
-    autocast off it costs one attribute test."""
+    autocast off it costs a call and one attribute test."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        if _GRAD.autocast is None:
+        if not _registry.AUTOCAST_THREADS or _GRAD.autocast is None:
             return fn(*args, **kwargs)
         first = next(_tensors((*args, *kwargs.values())), None)
         if first is None:
