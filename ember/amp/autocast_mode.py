@@ -54,7 +54,6 @@ __all__ = ["autocast", "custom_fwd", "custom_bwd", "is_autocast_available",
            "autocast_decorator"]
 
 _SUPPORTED = ("cpu", "cuda")
-_DEFAULT_DTYPE = {"cpu": _dtype.bfloat16, "cuda": _dtype.float16}
 
 
 class _State(threading.local):
