@@ -10,7 +10,9 @@ import warnings as _warnings
 from . import (  # noqa: F401 - _methods binds Tensor methods
     _dtype,
     _methods,
+    amp,
     autograd,
+    cpu,
     distributions,
     fft,
     linalg,
@@ -89,6 +91,24 @@ from ._tensor import (  # noqa: F401
     strided,
 )
 from ._tensor_str import set_printoptions  # noqa: F401
+from .amp.autocast_mode import (  # noqa: F401
+    autocast,
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_cpu_dtype,
+    set_autocast_cpu_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+    set_autocast_gpu_dtype,
+)
 from .autograd.anomaly_mode import (  # noqa: F401
     is_anomaly_check_nan_enabled,
     is_anomaly_enabled,

@@ -41,6 +41,9 @@ from ..autograd.graph import (
 from ..backends import _BY_ARRAY_TYPE
 
 REGISTRY: dict[str, OpDef] = {}
+# the number of threads with autocast on (NOTE [ Autocast ]): while it is 0, autocast costs
+# ``apply`` this one global read
+AUTOCAST_THREADS = 0
 
 _ndarray = np.ndarray
 
@@ -110,6 +113,8 @@ def _devices_error(op, args):
 
 def apply(op: OpDef, args: tuple, params: dict):
     """Run ``op`` eagerly on tensors/scalars ``args``; record a graph node when needed."""
+    if AUTOCAST_THREADS and _GRAD.autocast is not None:  # NOTE [ Autocast ]
+        args = _GRAD.autocast(op, args, params)
     arrays = []
     rg = False
     atype = None
@@ -341,7 +346,7 @@ def apply_inplace(op: OpDef, self: Tensor, args: tuple, params: dict) -> Tensor:
     # backward needs self's value from before the write: save a copy (with history, for
     # double backward, though not an input of the node)
     old = REGISTRY["clone"](self) if record_it and 0 in op.save else None
-    with _no_grad():
+    with _plain():
         result = apply(op, all_args, params)
     # the node is made before the write, so that it reads self's history from before it
     node = record(op, all_args, params, (result,), old) if record_it else None
@@ -431,12 +436,15 @@ def view_index(base_arr, view_arr):
     return inv[pv]
 
 
-class _no_grad:
+class _plain:
+    """No recording and no autocast (PyTorch autocasts no in-place op): the out-of-place run
+    of an in-place op."""
+
     __slots__ = ("prev",)
 
     def __enter__(self):
-        self.prev = _GRAD.grad_enabled
-        _GRAD.grad_enabled = False
+        self.prev = _GRAD.grad_enabled, _GRAD.autocast
+        _GRAD.grad_enabled, _GRAD.autocast = False, None
 
     def __exit__(self, *exc):
-        _GRAD.grad_enabled = self.prev
+        _GRAD.grad_enabled, _GRAD.autocast = self.prev

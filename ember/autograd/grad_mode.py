@@ -21,6 +21,9 @@ class _State(threading.local):
     saved_hooks_disabled = None
     # False while a backward with ``inputs`` runs (reentrant checkpoint refuses to work then)
     checkpoint_valid = True
+    # None, or while autocast is on for some device the function that casts an op's inputs
+    # (``amp.autocast_mode.cast_inputs``, NOTE [ Autocast ]): the eager hot path's one test
+    autocast = None
 
 
 STATE = _State()
