@@ -17,8 +17,9 @@ import numpy as np
 
 from .. import _dtype
 from .._creation import _linspace_values
+from .index_ops import take_along
 from .registry import register
-from .rules import acc_dtype, wrap_dim
+from .rules import acc_dtype, is_array, wrap_dim
 
 _HALF = (np.dtype(np.float16), _dtype.bfloat16.np)
 
@@ -44,6 +45,15 @@ def argsort(xp, x, d, descending=False):
     y = _sortable(x)
     if not descending:
         return xp.argsort(y, axis=d, kind="stable")
+    # NOTE [ Descending stable sort ]
+    # An ascending stable sort of an order-reversing key keeps ties in index order, as wanted:
+    # ``~y`` (-y - 1) reverses integers and bools exactly, ``-y`` reverses floats without NaN
+    # (-0.0 and 0.0 stay tied). NaN, the largest value, would still sort last: with any NaN
+    # the slice is reversed, sorted ascending and reversed back instead (two more copies).
+    if y.dtype.kind in "biu":
+        return xp.argsort(~y, axis=d, kind="stable")
+    if not y.size or not xp.isnan(y.max()):
+        return xp.argsort(-y, axis=d, kind="stable")
     idx = xp.argsort(xp.flip(y, d), axis=d, kind="stable")
     return (x.shape[d] - 1) - xp.flip(idx, d)
 
@@ -208,7 +218,7 @@ def _sort(xp, x, dim=-1, descending=False, stable=False):
     if x.ndim == 0:
         return x.copy(), xp.zeros((), np.int64)
     idx = argsort(xp, x, d, descending)
-    return xp.take_along_axis(x, idx, axis=d), idx
+    return take_along(xp, x, idx, d), idx
 
 
 register("sort", _sort, save=("out",), vjp=_select_vjp, nout=2)
@@ -224,9 +234,8 @@ def _topk(xp, x, k, dim=-1, largest=True, sorted=True):
             raise RuntimeError(f"topk does not support {what} dtypes on CPU")
     if x.ndim == 0:
         return x.copy(), xp.zeros((), np.int64)
-    idx = argsort(xp, x, d, largest)
-    idx = xp.take(idx, xp.arange(k), axis=d)
-    return xp.take_along_axis(x, idx, axis=d), idx
+    idx = argsort(xp, x, d, largest)[(slice(None),) * d + (slice(0, k),)].copy()
+    return take_along(xp, x, idx, d), idx
 
 
 register("topk", _topk, save=("out",), vjp=_select_vjp, nout=2)
@@ -236,11 +245,11 @@ def _pick(xp, x, d, k, keepdim):
     """Values and indices at sorted position ``k`` (an int or an array broadcasting over the
     slices of dim ``d``, kept with size 1) along ``d``."""
     order = argsort(xp, x, d)
-    k = xp.asarray(k, dtype=np.int64)
-    if k.ndim == 0:
-        k = k.reshape((1,) * x.ndim)
-    idx = xp.take_along_axis(order, k, axis=d)
-    vals = xp.take_along_axis(x, idx, axis=d)
+    if not is_array(k):
+        idx = order[(slice(None),) * d + (slice(k, k + 1),)].copy()
+    else:
+        idx = take_along(xp, order, k, d)
+    vals = take_along(xp, x, idx, d)
     if not keepdim:
         idx, vals = idx.squeeze(d), vals.squeeze(d)
     return vals, idx
@@ -331,7 +340,7 @@ def _mode(xp, x, dim=-1, keepdim=False):
     # the most frequent value (the smallest among equally frequent ones) and the last index
     # holding it: runs of the stably sorted slice, each ending at the largest index of its value
     order = xp.moveaxis(argsort(xp, x, d), d, -1)
-    s = xp.take_along_axis(xp.moveaxis(_sortable(x), d, -1), order, axis=-1)
+    s = take_along(xp, xp.moveaxis(_sortable(x), d, -1), order, x.ndim - 1)
     n = s.shape[-1]
     pos = xp.arange(n, dtype=np.int64)
     new = xp.ones(s.shape, bool)
@@ -341,8 +350,8 @@ def _mode(xp, x, dim=-1, keepdim=False):
     last[..., :-1] = new[..., 1:]
     count = xp.where(last, pos - start + 1, 0)
     at = xp.argmax(count, axis=-1)[..., None]
-    idx = xp.moveaxis(xp.take_along_axis(order, at, axis=-1), -1, d)
-    vals = xp.take_along_axis(x, idx, axis=d)
+    idx = xp.moveaxis(take_along(xp, order, at, x.ndim - 1), -1, d)
+    vals = take_along(xp, x, idx, d)
     if not keepdim:
         idx, vals = idx.squeeze(d), vals.squeeze(d)
     return vals, idx
