@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _dtype
 from .._creation import _linspace_values
-from .index_ops import take_along
+from .index_ops import put_checked, take_along
 from .registry import register
 from .rules import acc_dtype, is_array, wrap_dim
 
@@ -40,20 +40,32 @@ def _pos(xp, n, d, ndim):
     return xp.arange(n, dtype=np.int64).reshape([n if i == d else 1 for i in range(ndim)])
 
 
-def argsort(xp, x, d, descending=False):
-    """Stable argsort along ``d`` (see NOTE [ Sorting and ties ])."""
-    y = _sortable(x)
-    if not descending:
-        return xp.argsort(y, axis=d, kind="stable")
+def _has_nan(xp, y) -> bool:
+    return y.dtype.kind == "f" and y.size > 0 and bool(xp.isnan(y.max()))
+
+
+def _sort_key(xp, y, descending):
+    """A key whose stable ascending order is the stable order of ``y`` (descending: reversed
+    values, ties still by index), or None where there is none (see NOTE [ Descending stable
+    sort ])."""
     # NOTE [ Descending stable sort ]
     # An ascending stable sort of an order-reversing key keeps ties in index order, as wanted:
     # ``~y`` (-y - 1) reverses integers and bools exactly, ``-y`` reverses floats without NaN
     # (-0.0 and 0.0 stay tied). NaN, the largest value, would still sort last: with any NaN
     # the slice is reversed, sorted ascending and reversed back instead (two more copies).
+    if not descending:
+        return y
     if y.dtype.kind in "biu":
-        return xp.argsort(~y, axis=d, kind="stable")
-    if not y.size or not xp.isnan(y.max()):
-        return xp.argsort(-y, axis=d, kind="stable")
+        return ~y
+    return None if _has_nan(xp, y) else -y
+
+
+def argsort(xp, x, d, descending=False):
+    """Stable argsort along ``d`` (see NOTE [ Sorting and ties ])."""
+    y = _sortable(x)
+    key = _sort_key(xp, y, descending)
+    if key is not None:
+        return xp.argsort(key, axis=d, kind="stable")
     idx = xp.argsort(xp.flip(y, d), axis=d, kind="stable")
     return (x.shape[d] - 1) - xp.flip(idx, d)
 
@@ -136,7 +148,7 @@ def _cum_extreme_vjp(c, g):
     if g is None or g.ndim == 0:
         return (g,)
     d = wrap_dim(c.params["dim"], g.ndim)
-    return (g.new_zeros(c.in_meta[0][0]).scatter_add(d, c.out[1], g),)
+    return (put_checked(g.new_zeros(c.in_meta[0][0]), c.out[1], g, d, accumulate=True),)
 
 
 register("cummax", _cum_extreme("cummax", np.maximum), save=("out",), vjp=_cum_extreme_vjp,
@@ -208,7 +220,7 @@ def _select_vjp(c, g):
     idx = c.out[1]
     if not c.params.get("keepdim", True):
         g, idx = g.unsqueeze(d), idx.unsqueeze(d)
-    return (g.new_zeros(shape).scatter(d, idx, g),)
+    return (put_checked(g.new_zeros(shape), idx, g, d),)
 
 
 def _sort(xp, x, dim=-1, descending=False, stable=False):
@@ -229,13 +241,37 @@ def _topk(xp, x, k, dim=-1, largest=True, sorted=True):
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError("topk(): selected index k out of range")
-    for kind, what in (("b", "bool"), ("c", "complex")):
-        if x.dtype.kind == kind:
-            raise RuntimeError(f"topk does not support {what} dtypes on CPU")
+    if x.dtype.kind in "bc":
+        raise RuntimeError(f"topk does not support {'bool' if x.dtype.kind == 'b' else 'complex'}"
+                           " dtypes on CPU")
     if x.ndim == 0:
         return x.copy(), xp.zeros((), np.int64)
-    idx = argsort(xp, x, d, largest)[(slice(None),) * d + (slice(0, k),)].copy()
+    y = _sortable(x)
+    idx = None
+    if n >= 64 and 0 < 4 * k <= n and not _has_nan(xp, y):
+        idx = _smallest(xp, _sort_key(xp, y, largest), k, d)
+    if idx is None:
+        idx = argsort(xp, x, d, largest)[(slice(None),) * d + (slice(0, k),)].copy()
     return take_along(xp, x, idx, d), idx
+
+
+def _smallest(xp, key, k, d):
+    """The positions of the ``k`` smallest entries of ``key`` (NaN-free) along ``d`` in stable
+    sorted order, or None where a tie straddles the k-th place."""
+    # NOTE [ topk by partition ]
+    # For k well below the slice length, a partition (O(n)) finds the k smallest, and only
+    # they are sorted: stably, after putting them in index order, so the result is the stable
+    # sort's first k. This holds as long as no entry past the k-th place ties with the k-th
+    # smallest (then more than k entries are <= it); where one does, which of the tied entries
+    # come first depends on the index order of the whole slice, and the caller sorts it all.
+    key = xp.moveaxis(key, d, -1)
+    part = xp.argpartition(key, k - 1, axis=-1)
+    kth = take_along(xp, key, part[..., k - 1:k], key.ndim - 1)
+    if ((key <= kth).sum(axis=-1) > k).any():
+        return None
+    sel = xp.sort(part[..., :k], axis=-1)
+    order = xp.argsort(take_along(xp, key, sel, key.ndim - 1), axis=-1, kind="stable")
+    return xp.ascontiguousarray(xp.moveaxis(take_along(xp, sel, order, key.ndim - 1), -1, d))
 
 
 register("topk", _topk, save=("out",), vjp=_select_vjp, nout=2)
