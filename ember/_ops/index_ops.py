@@ -297,9 +297,9 @@ def _check_flat(name, x, index):
                            f"{_dtype.FROM_NP[index.dtype].word}")
     if index.size and n == 0:
         raise IndexError(f"{name}(): tried to take from an empty tensor")
-    if index.size and (index.max() >= n or index.min() < -n):
-        bad = int(index.max()) if index.max() >= n else int(index.min())
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    if not _in_range(index + n, 2 * n):
+        raise IndexError(f"out of range: tried to access index {_bad_entry(index, n)} on a tensor "
+                         f"of {n} elements.")
 
 
 def _take(xp, x, index):
@@ -902,9 +902,9 @@ def _searchsorted(xp, seq, values, sorter=None, out_int32=False, right=False, si
             raise RuntimeError(f"{name}: boundary and sorter must have the same size, but got "
                                f"boundary tensor {list(seq.shape)}and got sorter tensor "
                                f"{list(sorter.shape)}")
-        if sorter.size and (sorter.min() < 0 or sorter.max() >= seq.shape[-1]):
+        if not _in_range(sorter, seq.shape[-1]):
             raise RuntimeError(f"{name}: sorter index out of range")
-        seq = xp.take_along_axis(seq, sorter, axis=-1)
+        seq = take_along(xp, seq, sorter, seq.ndim - 1)
     out = _search(xp, seq, values, right)
     return out.astype(np.int32 if out_int32 else np.int64)
 
@@ -922,7 +922,7 @@ def _search(xp, seq, values, right):
     hi = xp.full(vals.shape, n, np.int64)
     for _ in range(int(n).bit_length()):
         mid = lo + ((hi - lo) >> 1)
-        m = xp.take_along_axis(rows, xp.minimum(mid, n - 1), axis=1)
+        m = take_along(xp, rows, xp.minimum(mid, n - 1), 1)
         up = ~(m > vals) if right else ~(m >= vals)
         active = lo < hi
         lo = xp.where(active & up, mid + 1, lo)

@@ -2,13 +2,15 @@
 
 # NOTE [ Sorting and ties ]
 Every sort here is NumPy's stable sort, so among equal values the smaller index comes first
-(``descending=True`` keeps that order too: the slice is reversed, sorted ascending and reversed
-back). PyTorch's CPU ``sort(stable=False)`` agrees on slices of up to 16 elements (insertion
-sort) and may order ties differently on longer ones; its ``topk``, ``kthvalue`` and ``median``
-pick tied indices through a selection algorithm, so only tie-free inputs have one answer. NaN
-sorts as the largest value, as in PyTorch. Half types are sorted through float32 (exact).
-Selection ops (sort, topk, kthvalue, median, mode) send gradients back by scattering into the
-chosen indices; cummax/cummin add them up at the indices (a value may be chosen many times).
+(``descending=True`` keeps that order too, see NOTE [ Descending stable sort ]; ``topk`` gives
+the stable sort's first k, see NOTE [ topk by partition ]). PyTorch's CPU
+``sort(stable=False)`` agrees on slices of up to 16 elements (insertion sort) and may order
+ties differently on longer ones; its ``topk``, ``kthvalue`` and ``median`` pick tied indices
+through a selection algorithm, so only tie-free inputs have one answer. NaN sorts as the
+largest value, as in PyTorch. Half types are sorted through float32 (exact). Selection ops
+(sort, topk, kthvalue, median, mode) send gradients back by scattering into the chosen
+indices; cummax/cummin add them up at the indices (a value may be chosen many times); see
+NOTE [ Gather and scatter backward ].
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def _pos(xp, n, d, ndim):
 
 
 def _has_nan(xp, y) -> bool:
+    """Whether ``y`` holds a NaN (one reduction; NaN propagates through max)."""
     return y.dtype.kind == "f" and y.size > 0 and bool(xp.isnan(y.max()))
 
 
@@ -278,8 +281,8 @@ register("topk", _topk, save=("out",), vjp=_select_vjp, nout=2)
 
 
 def _pick(xp, x, d, k, keepdim):
-    """Values and indices at sorted position ``k`` (an int or an array broadcasting over the
-    slices of dim ``d``, kept with size 1) along ``d``."""
+    """Values and indices at sorted position ``k`` (an int, or an array of x's shape but
+    with size 1 along ``d``) along ``d``."""
     order = argsort(xp, x, d)
     if not is_array(k):
         idx = order[(slice(None),) * d + (slice(k, k + 1),)].copy()
