@@ -298,8 +298,8 @@ def _check_flat(name, x, index):
     if index.size and n == 0:
         raise IndexError(f"{name}(): tried to take from an empty tensor")
     if not _in_range(index + n, 2 * n):
-        raise IndexError(f"out of range: tried to access index {_bad_entry(index, n)} on a tensor "
-                         f"of {n} elements.")
+        raise IndexError(f"out of range: tried to access index {_bad_entry(index, n, -n)} on a "
+                         f"tensor of {n} elements.")
 
 
 def _take(xp, x, index):
@@ -388,10 +388,10 @@ def _in_range(index, n) -> bool:
     return not index.size or bool(index.view(_UNSIGNED[index.itemsize]).max() < n)
 
 
-def _bad_entry(index, n) -> int:
-    """The entry of ``index`` PyTorch names as out of ``[0, n)``: the largest if too large."""
-    hi = index.max()
-    return int(hi) if hi >= n else int(index.min())
+def _bad_entry(index, n, lo=0) -> int:
+    """The entry of ``index`` that PyTorch names as out of ``[lo, n)``: the first one."""
+    flat = index.reshape(-1)
+    return int(flat[(flat < lo) | (flat >= n)][0])
 
 
 def _check_gather(name, x, index, dim, src=None):
@@ -646,7 +646,7 @@ def _check_index_vector(name, index, dtypes=(np.int64, np.int32)):
 def _check_bounds(index, n, msg, negative=False, error=IndexError):
     """PyTorch's index_* ops take no negative index but index_fill."""
     if not (_in_range(index + n, 2 * n) if negative else _in_range(index, n)):
-        raise error(msg.format(bad=_bad_entry(index, n), n=n))
+        raise error(msg.format(bad=_bad_entry(index, n, -n if negative else 0), n=n))
 
 
 def _moved(x, d):
