@@ -141,3 +141,15 @@ def test_index_family_names_the_first_bad_index(op, bad):
             op(m, m.zeros(2, 4), m.tensor(bad))
         msgs.append(str(e.value).split(" (inputs")[0])
     assert msgs[0] in msgs[1]
+
+
+@pytest.mark.parametrize("bad", [[0, -9, 9], [0, 9, -9]])
+def test_advanced_index_names_the_first_bad_index(bad):
+    msgs = []
+    for m in (torch, ember):
+        x = m.zeros(4, 5)
+        for index in (m.tensor(bad), (slice(None), m.tensor(bad))):
+            with pytest.raises(IndexError) as e:
+                x[index]
+            msgs.append(str(e.value).split(" (inputs")[0])
+    assert msgs[:2] == msgs[2:]

@@ -219,9 +219,9 @@ def _index_error(e: IndexError, shape, index) -> IndexError:
             shapes += [[int(a.sum())]] * a.ndim
         else:
             n = shape[d]
-            if a.size and (a.max() >= n or a.min() < -n):
-                bad = int(a.max()) if a.max() >= n else int(a.min())
-                return IndexError(f"index {bad} is out of bounds for dimension {k} with size {n}")
+            if not _in_range(a + n, 2 * n):
+                return IndexError(f"index {_bad_entry(a, n, -n)} is out of bounds for dimension "
+                                  f"{k} with size {n}")
             d, k = d + 1, k + 1
             shapes.append(list(a.shape))
     return IndexError("shape mismatch: indexing tensors could not be broadcast together with "
