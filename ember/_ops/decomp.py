@@ -306,8 +306,11 @@ def _solve_ex(xp, a, b, left=True, check_errors=False):
                            f"{'AX = B' if left else 'XA = B'} ({shape})")
     if not left:
         a, b = _t(a), _t(b)
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    a2, b2 = xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
+    batch = a.shape[:-2]
+    a2, b2 = a, b
+    if b.shape[:-2] != batch:  # (broadcast_to costs more than a small solve)
+        batch = np.broadcast_shapes(batch, b.shape[:-2])
+        a2, b2 = xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
     info = xp.zeros(batch, np.int32)
     try:
         x = xp.linalg.solve(a2, b2) if a2.size and b2.size else xp.zeros(b2.shape, b2.dtype)

@@ -103,6 +103,10 @@ def convert_index(index, x) -> tuple[tuple, bool, tuple | None]:
                 return (), True, (a,)
         elif a.dtype == np.bool_ and 0 < a.ndim <= x.ndim and a.shape == x.shape[:a.ndim]:
             return (), True, (a,)
+    if t is tuple and len(index) <= x.ndim:  # ``x[:, 1:3]``, ``x[idx, 2:4]``
+        simple = _simple_index(index, x)
+        if simple is not None:
+            return simple
     items = [_index_item(it) for it in _as_items(index)]
     shape, nd = x.shape, x.ndim
     used = sum(it.ndim if is_array(it) and it.dtype == np.bool_ else 1 for it in items
@@ -165,6 +169,41 @@ def convert_index(index, x) -> tuple[tuple, bool, tuple | None]:
         slice(None) if a is None else a if type(a) is type(x) else xp.asarray(a) for a in adv)
 
 
+def _simple_index(index: tuple, x):
+    """``convert_index`` for a tuple of only in-range Python ints, slices of ints (with no step
+    or a positive one) and integer index tensors of x's device with at least one dim, each
+    item reading one dim (``x[:, 1:3]``, ``x[idx, 2:5]``); None for any other index, which the
+    general reading handles (and reports)."""
+    basic, adv, trivial = [], [], True
+    for n, it in zip(x.shape, index):
+        t = type(it)
+        if t is slice:
+            step = it.step
+            if type(it.start) not in _INT_OR_NONE or type(it.stop) not in _INT_OR_NONE or \
+                    step is not None and (type(step) is not int or step <= 0):
+                return None
+            basic.append(it)
+            adv.append(_ALL)
+            trivial = trivial and it == _ALL
+        elif t is int:
+            if not -n <= it < n:
+                return None
+            basic.append(it)
+            trivial = False
+        elif t is Tensor:
+            a = it._data
+            if not a.ndim or a.dtype != np.int64 and a.dtype != np.int32 or \
+                    type(a) is not type(x):
+                return None
+            basic.append(_ALL)
+            adv.append(a)
+        else:
+            return None
+    while adv and adv[-1] is _ALL:
+        adv.pop()
+    return tuple(basic), trivial, tuple(adv) if adv else None
+
+
 def _index_error(e: IndexError, shape, index) -> IndexError:
     """PyTorch's message for a failed advanced index, worked out only on failure: an index
     out of bounds names its position among the index tensors, a broadcast failure lists the
@@ -180,9 +219,9 @@ def _index_error(e: IndexError, shape, index) -> IndexError:
             shapes += [[int(a.sum())]] * a.ndim
         else:
             n = shape[d]
-            if a.size and (a.max() >= n or a.min() < -n):
-                bad = int(a.max()) if a.max() >= n else int(a.min())
-                return IndexError(f"index {bad} is out of bounds for dimension {k} with size {n}")
+            if not _in_range(a + n, 2 * n):
+                return IndexError(f"index {_bad_entry(a, n, -n)} is out of bounds for dimension "
+                                  f"{k} with size {n}")
             d, k = d + 1, k + 1
             shapes.append(list(a.shape))
     return IndexError("shape mismatch: indexing tensors could not be broadcast together with "
@@ -258,9 +297,9 @@ def _check_flat(name, x, index):
                            f"{_dtype.FROM_NP[index.dtype].word}")
     if index.size and n == 0:
         raise IndexError(f"{name}(): tried to take from an empty tensor")
-    if index.size and (index.max() >= n or index.min() < -n):
-        bad = int(index.max()) if index.max() >= n else int(index.min())
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    if not _in_range(index + n, 2 * n):
+        raise IndexError(f"out of range: tried to access index {_bad_entry(index, n, -n)} on a "
+                         f"tensor of {n} elements.")
 
 
 def _take(xp, x, index):
@@ -330,10 +369,36 @@ def _along(xp, index, dim):
     return tuple(idx)
 
 
+def take_along(xp, x, index, d):
+    """``x`` at ``index`` along dim ``d``: gather without checks (``d`` wrapped, ``x.ndim``
+    >= 1, ``index`` in range). Several times cheaper than ``take_along_axis`` on small
+    inputs."""
+    return x[_along(xp, index, d)]
+
+
+# NOTE [ Index bounds in one pass ]
+# An integer index viewed as unsigned reads a negative entry as a huge number, so a single max
+# over the view checks both ends of ``0 <= i < n``; the offending entry is looked for only when
+# the check fails.
+_UNSIGNED = {8: np.uint64, 4: np.uint32, 2: np.uint16, 1: np.uint8}
+
+
+def _in_range(index, n) -> bool:
+    """Whether every entry of the integer array ``index`` is in ``[0, n)``."""
+    return not index.size or bool(index.view(_UNSIGNED[index.itemsize]).max() < n)
+
+
+def _bad_entry(index, n, lo=0) -> int:
+    """The entry of ``index`` that PyTorch names as out of ``[lo, n)``: the first one."""
+    flat = index.reshape(-1)
+    return int(flat[(flat < lo) | (flat >= n)][0])
+
+
 def _check_gather(name, x, index, dim, src=None):
     if index.dtype != np.int64 and index.dtype != np.int32:
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
-    if src is not None and is_array(src) and src.dtype != x.dtype:
+    src_array = src is not None and is_array(src)
+    if src_array and src.dtype != x.dtype:
         raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype")
     if index.ndim != x.ndim and not (index.ndim <= 1 and x.ndim <= 1):
         raise RuntimeError(
@@ -341,45 +406,55 @@ def _check_gather(name, x, index, dim, src=None):
             f"{'input' if name == 'gather' else 'self'} tensor")
     d = wrap_dim(dim, x.ndim, name)
     size = x.shape[d] if x.ndim else 1
-    if is_array(src) and src.ndim != index.ndim:
+    if src_array and src.ndim != index.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    ishape = index.shape
+    if ishape != x.shape or src_array and src.shape != ishape:
+        _check_gather_shapes(name, x, index, d, src if src_array else None)
+    if not _in_range(index, size):
+        raise RuntimeError(f"index {_bad_entry(index, size)} is out of bounds for dimension {d} "
+                           f"with size {size}")
+    return d
+
+
+def _check_gather_shapes(name, x, index, d, src):
+    """The index may be no larger than x (but along ``d``) and src."""
     big_x = any(k != d and index.shape[k] > x.shape[k] for k in range(index.ndim))
-    big_src = is_array(src) and any(i > n for i, n in zip(index.shape, src.shape))
+    big_src = src is not None and any(i > n for i, n in zip(index.shape, src.shape))
+    if not (big_x or big_src):
+        return
     what = f"expected index {list(index.shape)} to be no larger than self {list(x.shape)} apart " \
            f"from dimension {d}"
     if name == "gather" and big_x:
         bad = next(k for k in range(index.ndim) if k != d and index.shape[k] > x.shape[k])
         raise RuntimeError(f"Size does not match at dimension {bad} {what}")
-    if big_x or big_src:
-        raise RuntimeError(f"E{what[1:]} and to be no larger size than src {list(src.shape)}"
-                           if is_array(src) else f"E{what[1:]}")
-    if index.size and (index.max() >= size or index.min() < 0):
-        bad = int(index.max()) if index.max() >= size else int(index.min())
-        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
-    return d
+    raise RuntimeError(f"E{what[1:]} and to be no larger size than src {list(src.shape)}"
+                       if src is not None else f"E{what[1:]}")
 
 
 def _gather(xp, x, index, dim):
     d = _check_gather("gather", x, index, dim)
     if x.ndim == 0:
         return xp.broadcast_to(x, index.shape).copy()
-    return x[_along(xp, index, d)]
+    return take_along(xp, x, index, d)
 
 
 def _scatter_args(xp, name, x, index, src, dim):
-    """Checked ``dim``, the output copy, the (index-shaped) source and the advanced index."""
+    """The output copy, the advanced index to write into it and the index-shaped source."""
     d = _check_gather(name, x, index, dim, src)
     y = x.copy()
     if is_array(src):
-        src = src[tuple(slice(0, n) for n in index.shape)] if src.ndim else src
+        if src.ndim and src.shape != index.shape:
+            src = src[tuple(slice(0, n) for n in index.shape)]
     else:
         src = operand(xp, src, _dtype.FROM_NP[y.dtype])
-    src = xp.broadcast_to(src, index.shape)
-    return d, y, src, (_along(xp, index, d) if y.ndim else ())
+    if src.shape != index.shape:
+        src = xp.broadcast_to(src, index.shape)
+    return y, (_along(xp, index, d) if y.ndim else ()), src
 
 
 def _scatter(xp, x, index, src, dim, reduce=None):
-    d, y, src, idx = _scatter_args(xp, "scatter", x, index, src, dim)
+    y, idx, src = _scatter_args(xp, "scatter", x, index, src, dim)
     if reduce is None:
         y[idx] = src
     elif reduce == "add":
@@ -401,25 +476,52 @@ def _pad_to(t, shape):
     return INDEX_PUT(t.new_zeros(shape), t, index=tuple(slice(0, n) for n in t.shape))
 
 
+# NOTE [ Gather and scatter backward ]
+# The backward of gather, scatter and the selection ops (sort, topk, ...) reads or writes at an
+# index the forward has checked, so it runs as the ``index``/``index_put`` op on ``_along``'s
+# advanced index instead of as gather/scatter again: no second check (a third of a small
+# gather's cost). The VJPs of those ops are gather/scatter's in turn, so higher derivatives
+# are unchanged. A 0-d input (broadcast by gather) keeps the gather/scatter ops.
+
+def _along_t(index, ndim, dim):
+    a = index._data
+    return _along(_BY_ARRAY_TYPE[type(a)].xp, a, wrap_dim(dim, ndim))
+
+
+def take_checked(t, index, dim):
+    """``t.gather(dim, index)`` for an index checked against ``t``'s shape."""
+    return INDEX(t, index=_along_t(index, t.ndim, dim)) if t.ndim else GATHER(t, index, dim=dim)
+
+
+def put_checked(t, index, src, dim, accumulate=False):
+    """``t.scatter(dim, index, src)`` (``scatter_add`` if ``accumulate``) for an index checked
+    against ``t``'s shape and a source (tensor or number) of the index's shape."""
+    if not t.ndim:
+        return (SCATTER_ADD if accumulate else SCATTER)(t, index, src, dim=dim)
+    return INDEX_PUT(t, src, index=_along_t(index, t.ndim, dim), accumulate=accumulate)
+
+
 def _scatter_vjp(c, g):
     if c.params.get("reduce") is not None:
         raise RuntimeError("derivative for aten::scatter is not implemented")
     index, dim = c.inputs[1], c.params["dim"]
-    gx = SCATTER(g, index, 0.0, dim=dim) if c.needs_input_grad[0] else None
+    gx = put_checked(g, index, 0.0, dim) if c.needs_input_grad[0] else None
     gs = None
     if c.needs_input_grad[2]:
-        gs = _pad_to(GATHER(g, index, dim=dim), c.in_meta[2][0])
+        gs = _pad_to(take_checked(g, index, dim), c.in_meta[2][0])
     return gx, None, gs
 
 
 def _scatter_add_vjp(c, g):
     index, dim = c.inputs[1], c.params["dim"]
-    gs = _pad_to(GATHER(g, index, dim=dim), c.in_meta[2][0]) if c.needs_input_grad[2] else None
+    gs = None
+    if c.needs_input_grad[2]:
+        gs = _pad_to(take_checked(g, index, dim), c.in_meta[2][0])
     return g, None, gs
 
 
-GATHER = register("gather", _gather, save=(1,), vjp=lambda c, g: (
-    SCATTER_ADD(g.new_zeros(c.in_meta[0][0]), c.inputs[1], g, dim=c.params["dim"]), None))
+GATHER = register("gather", _gather, save=(1,), vjp=lambda c, g: (put_checked(
+    g.new_zeros(c.in_meta[0][0]), c.inputs[1], g, c.params["dim"], accumulate=True), None))
 SCATTER = register("scatter", _scatter, save=(1,), vjp=_scatter_vjp,
                    backward_name=lambda node: f"ScatterBackward{int(node.in_meta[2] is None)}")
 SCATTER_ADD = register("scatter_add", lambda xp, x, index, src, dim: _scatter(
@@ -461,7 +563,7 @@ def _scatter_reduce(xp, x, index, src, dim, reduce, include_self=True):
     if reduce not in _UFUNC:
         raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
-    _, y, src, idx = _scatter_args(xp, "scatter", x, index, src, dim)
+    y, idx, src = _scatter_args(xp, "scatter", x, index, src, dim)
     return _reduce_into(xp, y, idx, src, reduce, include_self)
 
 
@@ -515,9 +617,9 @@ def _scattered(c):
 
 
 SCATTER_REDUCE = register("scatter_reduce", _scatter_reduce, save=(0, 1, 2, "out"), vjp=_reduce_vjp(
-    lambda t, c: GATHER(t, c.inputs[1], dim=_dim(c)),
-    lambda base, t, c: SCATTER_ADD(base, c.inputs[1], t, dim=_dim(c)),
-    lambda t, c: SCATTER(t, c.inputs[1], 0.0, dim=_dim(c)),
+    lambda t, c: take_checked(t, c.inputs[1], _dim(c)),
+    lambda base, t, c: put_checked(base, c.inputs[1], t, _dim(c), accumulate=True),
+    lambda t, c: put_checked(t, c.inputs[1], 0.0, _dim(c)),
     lambda x, src, c: SCATTER_REDUCE(x, c.inputs[1], src, **c.params), _scattered),
     backward_name="ScatterReduceBackward0")
 
@@ -543,9 +645,8 @@ def _check_index_vector(name, index, dtypes=(np.int64, np.int32)):
 
 def _check_bounds(index, n, msg, negative=False, error=IndexError):
     """PyTorch's index_* ops take no negative index but index_fill."""
-    if index.size and (index.max() >= n or index.min() < (-n if negative else 0)):
-        bad = int(index.max()) if index.max() >= n else int(index.min())
-        raise error(msg.format(bad=bad, n=n))
+    if not (_in_range(index + n, 2 * n) if negative else _in_range(index, n)):
+        raise error(msg.format(bad=_bad_entry(index, n, -n if negative else 0), n=n))
 
 
 def _moved(x, d):
@@ -801,9 +902,9 @@ def _searchsorted(xp, seq, values, sorter=None, out_int32=False, right=False, si
             raise RuntimeError(f"{name}: boundary and sorter must have the same size, but got "
                                f"boundary tensor {list(seq.shape)}and got sorter tensor "
                                f"{list(sorter.shape)}")
-        if sorter.size and (sorter.min() < 0 or sorter.max() >= seq.shape[-1]):
+        if not _in_range(sorter, seq.shape[-1]):
             raise RuntimeError(f"{name}: sorter index out of range")
-        seq = xp.take_along_axis(seq, sorter, axis=-1)
+        seq = take_along(xp, seq, sorter, seq.ndim - 1)
     out = _search(xp, seq, values, right)
     return out.astype(np.int32 if out_int32 else np.int64)
 
@@ -821,7 +922,7 @@ def _search(xp, seq, values, right):
     hi = xp.full(vals.shape, n, np.int64)
     for _ in range(int(n).bit_length()):
         mid = lo + ((hi - lo) >> 1)
-        m = xp.take_along_axis(rows, xp.minimum(mid, n - 1), axis=1)
+        m = take_along(xp, rows, xp.minimum(mid, n - 1), 1)
         up = ~(m > vals) if right else ~(m >= vals)
         active = lo < hi
         lo = xp.where(active & up, mid + 1, lo)

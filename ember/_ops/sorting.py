@@ -2,13 +2,15 @@
 
 # NOTE [ Sorting and ties ]
 Every sort here is NumPy's stable sort, so among equal values the smaller index comes first
-(``descending=True`` keeps that order too: the slice is reversed, sorted ascending and reversed
-back). PyTorch's CPU ``sort(stable=False)`` agrees on slices of up to 16 elements (insertion
-sort) and may order ties differently on longer ones; its ``topk``, ``kthvalue`` and ``median``
-pick tied indices through a selection algorithm, so only tie-free inputs have one answer. NaN
-sorts as the largest value, as in PyTorch. Half types are sorted through float32 (exact).
-Selection ops (sort, topk, kthvalue, median, mode) send gradients back by scattering into the
-chosen indices; cummax/cummin add them up at the indices (a value may be chosen many times).
+(``descending=True`` keeps that order too, see NOTE [ Descending stable sort ]; ``topk`` gives
+the stable sort's first k, see NOTE [ topk by partition ]). PyTorch's CPU
+``sort(stable=False)`` agrees on slices of up to 16 elements (insertion sort) and may order
+ties differently on longer ones; its ``topk``, ``kthvalue`` and ``median`` pick tied indices
+through a selection algorithm, so only tie-free inputs have one answer. NaN sorts as the
+largest value, as in PyTorch. Half types are sorted through float32 (exact). Selection ops
+(sort, topk, kthvalue, median, mode) send gradients back by scattering into the chosen
+indices; cummax/cummin add them up at the indices (a value may be chosen many times); see
+NOTE [ Gather and scatter backward ].
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import numpy as np
 
 from .. import _dtype
 from .._creation import _linspace_values
+from .index_ops import put_checked, take_along
 from .registry import register
-from .rules import acc_dtype, wrap_dim
+from .rules import acc_dtype, is_array, wrap_dim
 
 _HALF = (np.dtype(np.float16), _dtype.bfloat16.np)
 
@@ -39,11 +42,33 @@ def _pos(xp, n, d, ndim):
     return xp.arange(n, dtype=np.int64).reshape([n if i == d else 1 for i in range(ndim)])
 
 
+def _has_nan(xp, y) -> bool:
+    """Whether ``y`` holds a NaN (one reduction; NaN propagates through max)."""
+    return y.dtype.kind == "f" and y.size > 0 and bool(xp.isnan(y.max()))
+
+
+def _sort_key(xp, y, descending):
+    """A key whose stable ascending order is the stable order of ``y`` (descending: reversed
+    values, ties still by index), or None where there is none (see NOTE [ Descending stable
+    sort ])."""
+    # NOTE [ Descending stable sort ]
+    # An ascending stable sort of an order-reversing key keeps ties in index order, as wanted:
+    # ``~y`` (-y - 1) reverses integers and bools exactly, ``-y`` reverses floats without NaN
+    # (-0.0 and 0.0 stay tied). NaN, the largest value, would still sort last: with any NaN
+    # the slice is reversed, sorted ascending and reversed back instead (two more copies).
+    if not descending:
+        return y
+    if y.dtype.kind in "biu":
+        return ~y
+    return None if _has_nan(xp, y) else -y
+
+
 def argsort(xp, x, d, descending=False):
     """Stable argsort along ``d`` (see NOTE [ Sorting and ties ])."""
     y = _sortable(x)
-    if not descending:
-        return xp.argsort(y, axis=d, kind="stable")
+    key = _sort_key(xp, y, descending)
+    if key is not None:
+        return xp.argsort(key, axis=d, kind="stable")
     idx = xp.argsort(xp.flip(y, d), axis=d, kind="stable")
     return (x.shape[d] - 1) - xp.flip(idx, d)
 
@@ -126,7 +151,7 @@ def _cum_extreme_vjp(c, g):
     if g is None or g.ndim == 0:
         return (g,)
     d = wrap_dim(c.params["dim"], g.ndim)
-    return (g.new_zeros(c.in_meta[0][0]).scatter_add(d, c.out[1], g),)
+    return (put_checked(g.new_zeros(c.in_meta[0][0]), c.out[1], g, d, accumulate=True),)
 
 
 register("cummax", _cum_extreme("cummax", np.maximum), save=("out",), vjp=_cum_extreme_vjp,
@@ -198,7 +223,7 @@ def _select_vjp(c, g):
     idx = c.out[1]
     if not c.params.get("keepdim", True):
         g, idx = g.unsqueeze(d), idx.unsqueeze(d)
-    return (g.new_zeros(shape).scatter(d, idx, g),)
+    return (put_checked(g.new_zeros(shape), idx, g, d),)
 
 
 def _sort(xp, x, dim=-1, descending=False, stable=False):
@@ -208,7 +233,7 @@ def _sort(xp, x, dim=-1, descending=False, stable=False):
     if x.ndim == 0:
         return x.copy(), xp.zeros((), np.int64)
     idx = argsort(xp, x, d, descending)
-    return xp.take_along_axis(x, idx, axis=d), idx
+    return take_along(xp, x, idx, d), idx
 
 
 register("sort", _sort, save=("out",), vjp=_select_vjp, nout=2)
@@ -219,28 +244,51 @@ def _topk(xp, x, k, dim=-1, largest=True, sorted=True):
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError("topk(): selected index k out of range")
-    for kind, what in (("b", "bool"), ("c", "complex")):
-        if x.dtype.kind == kind:
-            raise RuntimeError(f"topk does not support {what} dtypes on CPU")
+    if x.dtype.kind in "bc":
+        raise RuntimeError(f"topk does not support {'bool' if x.dtype.kind == 'b' else 'complex'}"
+                           " dtypes on CPU")
     if x.ndim == 0:
         return x.copy(), xp.zeros((), np.int64)
-    idx = argsort(xp, x, d, largest)
-    idx = xp.take(idx, xp.arange(k), axis=d)
-    return xp.take_along_axis(x, idx, axis=d), idx
+    y = _sortable(x)
+    idx = None
+    if n >= 64 and 0 < 4 * k <= n and not _has_nan(xp, y):
+        idx = _smallest(xp, _sort_key(xp, y, largest), k, d)
+    if idx is None:
+        idx = argsort(xp, x, d, largest)[(slice(None),) * d + (slice(0, k),)].copy()
+    return take_along(xp, x, idx, d), idx
+
+
+def _smallest(xp, key, k, d):
+    """The positions of the ``k`` smallest entries of ``key`` (NaN-free) along ``d`` in stable
+    sorted order, or None where a tie straddles the k-th place."""
+    # NOTE [ topk by partition ]
+    # For k well below the slice length, a partition (O(n)) finds the k smallest, and only
+    # they are sorted: stably, after putting them in index order, so the result is the stable
+    # sort's first k. This holds as long as no entry past the k-th place ties with the k-th
+    # smallest (then more than k entries are <= it); where one does, which of the tied entries
+    # come first depends on the index order of the whole slice, and the caller sorts it all.
+    key = xp.moveaxis(key, d, -1)
+    part = xp.argpartition(key, k - 1, axis=-1)
+    kth = take_along(xp, key, part[..., k - 1:k], key.ndim - 1)
+    if ((key <= kth).sum(axis=-1) > k).any():
+        return None
+    sel = xp.sort(part[..., :k], axis=-1)
+    order = xp.argsort(take_along(xp, key, sel, key.ndim - 1), axis=-1, kind="stable")
+    return xp.ascontiguousarray(xp.moveaxis(take_along(xp, sel, order, key.ndim - 1), -1, d))
 
 
 register("topk", _topk, save=("out",), vjp=_select_vjp, nout=2)
 
 
 def _pick(xp, x, d, k, keepdim):
-    """Values and indices at sorted position ``k`` (an int or an array broadcasting over the
-    slices of dim ``d``, kept with size 1) along ``d``."""
+    """Values and indices at sorted position ``k`` (an int, or an array of x's shape but
+    with size 1 along ``d``) along ``d``."""
     order = argsort(xp, x, d)
-    k = xp.asarray(k, dtype=np.int64)
-    if k.ndim == 0:
-        k = k.reshape((1,) * x.ndim)
-    idx = xp.take_along_axis(order, k, axis=d)
-    vals = xp.take_along_axis(x, idx, axis=d)
+    if not is_array(k):
+        idx = order[(slice(None),) * d + (slice(k, k + 1),)].copy()
+    else:
+        idx = take_along(xp, order, k, d)
+    vals = take_along(xp, x, idx, d)
     if not keepdim:
         idx, vals = idx.squeeze(d), vals.squeeze(d)
     return vals, idx
@@ -331,7 +379,7 @@ def _mode(xp, x, dim=-1, keepdim=False):
     # the most frequent value (the smallest among equally frequent ones) and the last index
     # holding it: runs of the stably sorted slice, each ending at the largest index of its value
     order = xp.moveaxis(argsort(xp, x, d), d, -1)
-    s = xp.take_along_axis(xp.moveaxis(_sortable(x), d, -1), order, axis=-1)
+    s = take_along(xp, xp.moveaxis(_sortable(x), d, -1), order, x.ndim - 1)
     n = s.shape[-1]
     pos = xp.arange(n, dtype=np.int64)
     new = xp.ones(s.shape, bool)
@@ -341,8 +389,8 @@ def _mode(xp, x, dim=-1, keepdim=False):
     last[..., :-1] = new[..., 1:]
     count = xp.where(last, pos - start + 1, 0)
     at = xp.argmax(count, axis=-1)[..., None]
-    idx = xp.moveaxis(xp.take_along_axis(order, at, axis=-1), -1, d)
-    vals = xp.take_along_axis(x, idx, axis=d)
+    idx = xp.moveaxis(take_along(xp, order, at, x.ndim - 1), -1, d)
+    vals = take_along(xp, x, idx, d)
     if not keepdim:
         idx, vals = idx.squeeze(d), vals.squeeze(d)
     return vals, idx
