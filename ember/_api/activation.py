@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import warnings
 
-from .. import _functional
+from .. import _creation, _functional
 from .._creation import arange, empty_like
 from .._functional import _export, triu_indices
 from .._ops import REGISTRY as R
@@ -383,9 +383,12 @@ def _dropout(input: Tensor, p: float, train: bool, inplace: bool, feature: bool,
         zero = input.new_zeros(())
         return input.mul_(zero) if inplace else input * zero
     with no_grad():
-        shape = (input.shape[0], input.shape[1]) + (1,) * (input.dim() - 2) if feature else \
-            tuple(input.shape)
-        noise = input.new_empty(shape).bernoulli_(1 - p)
+        # drawn in the input's memory order (empty_like keeps its strides), as PyTorch's
+        if feature:
+            shape = (input.shape[0], input.shape[1]) + (1,) * (input.dim() - 2)
+            noise = input.new_empty(shape).bernoulli_(1 - p)
+        else:
+            noise = _creation.empty_like(input).bernoulli_(1 - p)
         if alpha:
             a = 1.0 / math.sqrt((_ALPHA * _ALPHA * p + 1) * (1 - p))
             b = (noise - 1) * (_ALPHA * a) + _ALPHA * a * p

@@ -208,7 +208,8 @@ def _flat_or_none(t, m):
     return None if t is None else t.reshape(m, 1)
 
 
-register("native_layer_norm", _layer_norm, save=(0, 1, "out"), nout=3, vjp=_layer_norm_vjp)
+register("native_layer_norm", _layer_norm, save=(0, 1, "out1", "out2"), nout=3,
+         vjp=_layer_norm_vjp)
 
 
 # -- batch norm -----------------------------------------------------------------------------------
@@ -359,7 +360,7 @@ def _batch_norm_vjp(c, grads):
     return gx, gw, gb, None, None
 
 
-register("native_batch_norm", _batch_norm, save=(0, 1, 3, 4, "out"), nout=3,
+register("native_batch_norm", _batch_norm, save=(0, 1, 3, 4, "out1", "out2"), nout=3,
          vjp=_batch_norm_vjp)
 
 
@@ -414,7 +415,8 @@ def _group_norm_vjp(c, grads):
     return gx, gw, gb
 
 
-register("native_group_norm", _group_norm, save=(0, 1, "out"), nout=3, vjp=_group_norm_vjp)
+register("native_group_norm", _group_norm, save=(0, 1, "out1", "out2"), nout=3,
+         vjp=_group_norm_vjp)
 
 
 # -- rms norm -------------------------------------------------------------------------------------
@@ -464,4 +466,4 @@ def _rms_norm_vjp(c, grads):
     return gx, gw
 
 
-register("rms_norm", _rms_norm, save=(0, 1, "out"), nout=2, vjp=_rms_norm_vjp)
+register("rms_norm", _rms_norm, save=(0, 1, "out1"), nout=2, vjp=_rms_norm_vjp)

@@ -11,8 +11,8 @@ An op is defined once, as an ``OpDef``:
   not saved), ``ctx.out`` (the saved output), ``ctx.params``, ``ctx.needs_input_grad``. It
   returns one gradient per positional argument (None for non-tensors or unneeded ones), of the
   input's shape or any shape broadcastable to it.
-- ``save``: which positional inputs backward needs (``"out"`` in it saves the output), so a
-  node keeps alive only what its VJP reads.
+- ``save``: which positional inputs backward needs (``"out"`` in it saves the outputs,
+  ``"out1"`` only output 1), so a node keeps alive only what its VJP reads.
 - ``view``: the output is a view of input 0 (shares memory and its version counter).
 - ``nout``: number of outputs (tuples for > 1).
 
@@ -75,8 +75,11 @@ class OpDef:
             else None
         if self.save_for is not None:
             save = tuple(sorted({i for v in self.save_for.values() for i in v}, key=str))
-        self.save = _ALL if save == "all" else tuple(i for i in save if i != "out")
-        self.save_out = save != "all" and "out" in save
+        self.save = _ALL if save == "all" else tuple(i for i in save if not isinstance(i, str))
+        # "out" saves every output; "out1", "out2", ... save only those outputs (so that an
+        # in-place change of the others, such as ``bn(x).relu_()``, is no error)
+        outs = () if save == "all" else tuple(i for i in save if isinstance(i, str))
+        self.save_out = True if "out" in outs else frozenset(int(o[3:]) for o in outs)
         self.view, self.nout, self.kernels = view, nout, {}
         # a string, or a function of the node for ops whose PyTorch name depends on the overload
         self.backward_name = backward_name or (
@@ -237,7 +240,9 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
         i += 1
     if op.save_out:
         node.saved_out = (SavedTensor(outs[0], True, op.name) if op.nout == 1 else
-                          tuple(SavedTensor(o, True, op.name) for o in outs))
+                          tuple(SavedTensor(o, True, op.name)
+                                if op.save_out is True or i in op.save_out else None
+                                for i, o in enumerate(outs)))
     if _ANOMALY.enabled:
         store_stack(node)
     return node

@@ -160,7 +160,8 @@ class _ConvNd(Module):
         _reraise(self, summary, err)
 
 
-def _conv_class(d: int, ntuple, fn):
+def _conv_class(d: int, ntuple, fn: str):
+    # ``fn`` names the nn.functional op, looked up per call (autocast wraps nn.functional)
     name = f"Conv{d}d"
 
     class ConvNd(_ConvNd):
@@ -174,12 +175,14 @@ def _conv_class(d: int, ntuple, fn):
 
         def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
             try:
+                conv = getattr(F, fn)
                 if self.padding_mode != "zeros":
-                    return fn(F.pad(input, self._reversed_padding_repeated_twice,
-                                    mode=self.padding_mode),
-                              weight, bias, self.stride, ntuple(0), self.dilation, self.groups)
-                return fn(input, weight, bias, self.stride, self.padding, self.dilation,
-                          self.groups)
+                    padded = F.pad(input, self._reversed_padding_repeated_twice,
+                                   mode=self.padding_mode)
+                    return conv(padded, weight, bias, self.stride, ntuple(0), self.dilation,
+                                self.groups)
+                return conv(input, weight, bias, self.stride, self.padding, self.dilation,
+                            self.groups)
             except RuntimeError as e:
                 self._shape_error(input, e)
 
@@ -195,9 +198,9 @@ def _conv_class(d: int, ntuple, fn):
     return ConvNd
 
 
-Conv1d = _conv_class(1, _single, F.conv1d)
-Conv2d = _conv_class(2, _pair, F.conv2d)
-Conv3d = _conv_class(3, _triple, F.conv3d)
+Conv1d = _conv_class(1, _single, "conv1d")
+Conv2d = _conv_class(2, _pair, "conv2d")
+Conv3d = _conv_class(3, _triple, "conv3d")
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -237,7 +240,7 @@ class _ConvTransposeNd(_ConvNd):
         return [size - lo for size, lo in zip(output_size, min_sizes)]
 
 
-def _conv_transpose_class(d: int, ntuple, fn):
+def _conv_transpose_class(d: int, ntuple, fn: str):
     name = f"ConvTranspose{d}d"
 
     class ConvTransposeNd(_ConvTransposeNd):
@@ -255,7 +258,7 @@ def _conv_transpose_class(d: int, ntuple, fn):
                                                   self.padding, self.kernel_size, d,
                                                   self.dilation)
             try:
-                return fn(input, self.weight, self.bias, self.stride, self.padding,
+                return getattr(F, fn)(input, self.weight, self.bias, self.stride, self.padding,
                           output_padding, self.groups, self.dilation)
             except RuntimeError as e:
                 self._shape_error(input, e)
@@ -271,9 +274,9 @@ def _conv_transpose_class(d: int, ntuple, fn):
     return ConvTransposeNd
 
 
-ConvTranspose1d = _conv_transpose_class(1, _single, F.conv_transpose1d)
-ConvTranspose2d = _conv_transpose_class(2, _pair, F.conv_transpose2d)
-ConvTranspose3d = _conv_transpose_class(3, _triple, F.conv_transpose3d)
+ConvTranspose1d = _conv_transpose_class(1, _single, "conv_transpose1d")
+ConvTranspose2d = _conv_transpose_class(2, _pair, "conv_transpose2d")
+ConvTranspose3d = _conv_transpose_class(3, _triple, "conv_transpose3d")
 
 
 class _LazyConvXdMixin(LazyModuleMixin):
