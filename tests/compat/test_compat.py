@@ -67,6 +67,8 @@ PROGRAMS = {
         "bypassed: with torch.autocast('cpu', dtype=torch.bfloat16): "
         "nn.Conv1d(2, 3, 3)(torch.randn(2, 2, 8)).dtype is bfloat16 in torch, float32 in "
         "ember")),
+    "seq2seq.py": Program(bands={r"^final eval": 1e-3},
+                          needs=("nn.Transformer", "nn.Embedding")),
     "resnet_tricks.py": Program(needs=("nn.BatchNorm2d", "nn.ReLU", "nn.AdaptiveAvgPool2d"),
                                 xfail=(
         "ember bugs: (1) F.scaled_dot_product_attention is missing from nn.functional; "
