@@ -51,30 +51,21 @@ PROGRAMS = {
     "optim_tour.py": Program(),
     "cli_script.py": Program(args=("--steps", "60", "--lr", "0.05", "alpha", "beta")),
     "cnn_checkpoint.py": Program(needs=("nn.BatchNorm2d", "nn.Dropout", "nn.ReLU")),
-    "gpt_lm.py": Program(needs=("nn.Embedding", "nn.TransformerEncoder", "nn.LayerNorm"), xfail=(
-        "ember bug: F.dropout draws its mask in logical order, torch in the input's memory "
-        "order (empty_like(input).bernoulli_): torch.manual_seed(0); "
-        "F.dropout(torch.ones(3, 2).t(), 0.5) differs; it hits dropout1 of every "
-        "batch_first TransformerEncoderLayer (MHA returns a transposed view)")),
+    "gpt_lm.py": Program(needs=("nn.Embedding", "nn.TransformerEncoder", "nn.LayerNorm")),
     "lstm_packed.py": Program(needs=("nn.Embedding", "nn.CrossEntropyLoss")),
     "gan.py": Program(needs=(*_ACTIVATIONS, "nn.Dropout", "nn.BCEWithLogitsLoss")),
     "vae.py": Program(needs=_ACTIVATIONS),
     "lbfgs_fit.py": Program(bands={r"^float32 ": 0.15}, needs=_ACTIVATIONS),
     "schedulers_mlp.py": Program(needs=(*_ACTIVATIONS, "nn.LayerNorm")),
     "data_pipeline.py": Program(),
-    "amp_bf16.py": Program(bands={r"^step ": 0.05}, needs=("autocast", "amp.GradScaler"), xfail=(
-        "ember bug: nn.Conv1d/2d/3d modules bind F.conv*d at import, so autocast's wrapper is "
-        "bypassed: with torch.autocast('cpu', dtype=torch.bfloat16): "
-        "nn.Conv1d(2, 3, 3)(torch.randn(2, 2, 8)).dtype is bfloat16 in torch, float32 in "
-        "ember")),
+    "amp_bf16.py": Program(bands={r"^step ": 0.05}, needs=("autocast", "amp.GradScaler")),
     "seq2seq.py": Program(bands={r"^final eval": 1e-3},
                           needs=("nn.Transformer", "nn.Embedding")),
     "resnet_tricks.py": Program(needs=("nn.BatchNorm2d", "nn.ReLU", "nn.AdaptiveAvgPool2d"),
                                 xfail=(
-        "ember bugs: (1) norm ops save all their outputs, so bn(x).relu_() breaks backward "
-        "(ReLU(inplace=True) after BatchNorm); (2) non-reentrant checkpoint reruns the forward "
-        "once per repeated unpack (BatchNorm: 5 forwards instead of 2, running stats updated "
-        "each time); (3) tensors made under inference_mode are not is_inference()")),
+        "ember bugs: (1) non-reentrant checkpoint reruns the forward once per repeated unpack "
+        "(BatchNorm: 5 forwards instead of 2, running stats updated each time); (2) tensors "
+        "made under inference_mode are not is_inference()")),
 }
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?")
 
