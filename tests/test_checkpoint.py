@@ -205,3 +205,19 @@ def test_nested_checkpoints_and_custom_functions_inside():
         out.sum().backward()
         return out, a.grad, b.grad
     same(f)
+
+
+def test_non_reentrant_reruns_once_per_backward():
+    """A backward that reads a saved tensor twice (batch norm's VJP) reruns the segment once,
+    as PyTorch: the running statistics see two forwards, not one per read."""
+    import importlib
+
+    import torch
+
+    for m in (torch, ember):
+        cp = importlib.import_module(m.__name__ + ".utils.checkpoint")
+        m.manual_seed(0)
+        bn = m.nn.BatchNorm1d(3)
+        x = m.randn(4, 3, requires_grad=True)
+        cp.checkpoint(bn, x, use_reentrant=False).sum().backward()
+        assert bn.num_batches_tracked.item() == 2, m.__name__

@@ -136,7 +136,9 @@ class _Frame:
     def __init__(self, recompute, check: bool, early_stop: bool):
         self.recompute, self.check, self.early_stop = recompute, check, early_stop
         self.metadata = []  # per saved tensor, in save order
-        self.recomputed = {}  # index -> tensor saved by the rerun, until unpacked
+        # index -> tensor saved by the rerun; kept while the graph holds this frame, since a
+        # backward may read a saved tensor more than once (one rerun per backward, as PyTorch)
+        self.recomputed = {}
 
     def pack(self, t):
         self.metadata.append(_metadata(t) if self.check else None)
@@ -145,7 +147,7 @@ class _Frame:
     def unpack(self, holder):
         if holder.index not in self.recomputed:
             self._rerun()
-        return self.recomputed.pop(holder.index)
+        return self.recomputed[holder.index]
 
     def _rerun(self) -> None:
         saved = []
