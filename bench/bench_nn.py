@@ -13,15 +13,16 @@ backward, manual SGD update under no_grad) of a small CNN (Conv-ReLU-MaxPool x2 
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
 import ember
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared harness beside us
+import harness  # noqa: E402
 
 
 def _copy_weights(src: torch.nn.Module, dst: ember.nn.Module) -> None:
@@ -106,35 +107,10 @@ def _cases():
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true", help="fewer repeats")
-    p.add_argument("--filter", default="", help="only cases whose name contains this")
-    p.add_argument("--json", help="write the results here")
-    args = p.parse_args(argv)
-    repeats = 3 if args.quick else 11
-    rows = []
+    args = harness.parse_args(__doc__, argv)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"{'case':50s} {'ember ms':>10s} {'torch ms':>10s} {'ratio':>7s}")
-    for name, make in _cases():
-        if args.filter not in name:
-            continue
-        runs = make()
-        for fn in runs.values():
-            fn()  # warm up
-        times = {k: [] for k in runs}
-        for _ in range(repeats):  # interleaved, so both see the same machine load
-            for k, fn in runs.items():
-                t0 = time.perf_counter()
-                fn()
-                times[k].append(time.perf_counter() - t0)
-        te, tt = statistics.median(times["ember"]), statistics.median(times["torch"])
-        rows.append({"case": name, "ember_s": te, "torch_s": tt, "ratio": te / tt})
-        print(f"{name:50s} {te * 1e3:10.2f} {tt * 1e3:10.2f} {te / tt:7.2f}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"rows": rows}, f, indent=1)
+    harness.compare(_cases(), args, rounds=3 if args.quick else 11, title="case", width=50)
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -13,11 +13,8 @@ with ``--torch-threads 1`` and ``OPENBLAS_NUM_THREADS=1`` there.
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
 import sys
-import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,6 +22,9 @@ import torch.nn.functional as TF
 
 import ember
 from ember._api import activation, loss, normalization
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared harness beside us
+import harness  # noqa: E402
 
 # ember.nn.functional's functions (until that module is merged)
 EF = {n: getattr(m, n) for m in (activation, normalization, loss) for n in m.__all__}
@@ -67,39 +67,11 @@ def _cases():
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--filter", default="")
-    p.add_argument("--json")
-    p.add_argument("--torch-threads", type=int, default=0,
-                   help="torch.set_num_threads (0: leave PyTorch's default)")
-    args = p.parse_args(argv)
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
-    rounds = 5 if args.quick else 21
+    args = harness.parse_args(__doc__, argv)
     tf = {n: getattr(TF, n) for n in EF}
-    rows = []
-    print(f"{'case (fwd+bwd)':<28}{'ember ms':>10}{'torch ms':>10}{'ratio':>8}")
-    for name, make in _cases():
-        if args.filter not in name:
-            continue
-        runs = {"ember": make(ember, EF), "torch": make(torch, tf)}
-        times = {k: [] for k in runs}
-        for fn in runs.values():  # warm up
-            fn()
-        for _ in range(rounds):
-            for k, fn in runs.items():
-                t0 = time.perf_counter()
-                fn()
-                times[k].append(time.perf_counter() - t0)
-        e, t = statistics.median(times["ember"]), statistics.median(times["torch"])
-        rows.append({"case": name, "ember_s": e, "torch_s": t, "ratio": e / t})
-        print(f"{name:<28}{e * 1e3:>10.2f}{t * 1e3:>10.2f}{e / t:>8.2f}", flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"torch_threads": torch.get_num_threads(), "rows": rows}, f, indent=1)
+    harness.compare(_cases(), args, rounds=5 if args.quick else 21, width=28,
+                    runs=lambda make: {"ember": make(ember, EF), "torch": make(torch, tf)})
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

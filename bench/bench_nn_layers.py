@@ -12,16 +12,16 @@ both alike; each case prints both medians and the ember/torch ratio.
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
 import sys
-import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 import ember
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared harness beside us
+import harness  # noqa: E402
 
 
 def _state(module) -> dict:
@@ -91,39 +91,10 @@ def _cases():
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--filter", default="")
-    p.add_argument("--json")
-    p.add_argument("--torch-threads", type=int, default=0,
-                   help="torch.set_num_threads (0: leave PyTorch's default)")
-    args = p.parse_args(argv)
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
-    rounds = 5 if args.quick else 31
-    rows = []
-    print(f"{'case (fwd+bwd)':<32}{'ember ms':>10}{'torch ms':>10}{'ratio':>8}")
-    for name, make in _cases():
-        if args.filter not in name:
-            continue
-        runs = {"ember": make(ember), "torch": make(torch)}
-        times = {k: [] for k in runs}
-        for fn in runs.values():  # warm up
-            fn()
-            fn()
-        for _ in range(rounds):
-            for k, fn in runs.items():
-                t0 = time.perf_counter()
-                fn()
-                times[k].append(time.perf_counter() - t0)
-        e, t = statistics.median(times["ember"]), statistics.median(times["torch"])
-        rows.append({"case": name, "ember_s": e, "torch_s": t, "ratio": e / t})
-        print(f"{name:<32}{e * 1e3:>10.2f}{t * 1e3:>10.2f}{e / t:>8.2f}", flush=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"torch_threads": torch.get_num_threads(), "rows": rows}, f, indent=1)
+    args = harness.parse_args(__doc__, argv)
+    harness.compare(_cases(), args, rounds=5 if args.quick else 31, warmup=2,
+                    runs=lambda make: {"ember": make(ember), "torch": make(torch)})
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,15 +8,16 @@ inputs, calls interleaved; prints the median time per call of each and the ember
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
 
 import ember
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared harness beside us
+import harness  # noqa: E402
 
 SEQ, BATCH, INPUT, HIDDEN, LAYERS = 50, 32, 128, 256, 2
 
@@ -72,38 +73,14 @@ def _cases(seq, batch, inp, hidden):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true", help="fewer repeats")
-    p.add_argument("--small", action="store_true", help="tiny sizes (a smoke run)")
-    p.add_argument("--filter", default="", help="only cases whose name contains this")
-    p.add_argument("--json", help="write the results here")
-    args = p.parse_args(argv)
+    args = harness.parse_args(__doc__, argv, extra=lambda p: p.add_argument(
+        "--small", action="store_true", help="tiny sizes (a smoke run)"))
     sizes = (4, 2, 3, 5) if args.small else (SEQ, BATCH, INPUT, HIDDEN)
-    repeats = 3 if args.quick else 11
-    rows = []
     print(f"seq {sizes[0]}, batch {sizes[1]}, input {sizes[2]}, hidden {sizes[3]}, {LAYERS} "
           f"layers, float32; torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"{'case':24s} {'ember ms':>10s} {'torch ms':>10s} {'ratio':>7s}")
-    for name, make in _cases(*sizes):
-        if args.filter not in name:
-            continue
-        runs = {"ember": make(ember), "torch": make(torch)}
-        for fn in runs.values():
-            fn()  # warm up
-        times = {k: [] for k in runs}
-        for _ in range(repeats):  # interleaved, so both see the same machine load
-            for k, fn in runs.items():
-                t0 = time.perf_counter()
-                fn()
-                times[k].append(time.perf_counter() - t0)
-        te, tt = statistics.median(times["ember"]), statistics.median(times["torch"])
-        rows.append({"case": name, "ember_s": te, "torch_s": tt, "ratio": te / tt})
-        print(f"{name:24s} {te * 1e3:10.2f} {tt * 1e3:10.2f} {te / tt:7.2f}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"rows": rows}, f, indent=1)
+    harness.compare(_cases(*sizes), args, rounds=3 if args.quick else 11, title="case",
+                    width=24, runs=lambda make: {"ember": make(ember), "torch": make(torch)})
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())
