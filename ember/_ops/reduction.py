@@ -162,6 +162,33 @@ def _fold_last(x, ufunc):
     return y[:, 0].reshape(x.shape[:-1])
 
 
+# NOTE [ Max over an outer axis ]
+# NumPy's NaN-propagating ``maximum.reduce`` over a non-last axis of a C-contiguous float array
+# runs 2-3x slower than PyTorch (amax(0) of 2048x2048 float32). Folding halves of the reduced
+# axis with the elementwise ufunc (``maximum(y[:, :h], y[:, h:])``, then in place on the
+# shrinking first half) runs as long contiguous SIMD loops over the kept inner block and is
+# faster than both; it is exact and NaN still propagates. It needs an inner block wide enough
+# for SIMD, so the last axis keeps NOTE [ Max over a narrow last axis ] or NumPy's reduction.
+
+
+def _fold_axis(x, axis, ufunc):
+    """``ufunc``-reduce ``axis`` of a C-contiguous array by folding halves in place."""
+    shape, n = x.shape, x.shape[axis]
+    y = x.reshape(math.prod(shape[:axis]), n, -1)
+    h = n // 2
+    z = ufunc(y[:, :h], y[:, h:2 * h])
+    if n % 2:
+        ufunc(z[:, :1], y[:, 2 * h:], out=z[:, :1])
+    while z.shape[1] > 1:
+        m = z.shape[1]
+        k = m // 2
+        ufunc(z[:, :k], z[:, k:2 * k], out=z[:, :k])
+        if m % 2:
+            ufunc(z[:, :1], z[:, 2 * k:], out=z[:, :1])
+        z = z[:, :k]
+    return np.ascontiguousarray(z[:, 0]).reshape(shape[:axis] + shape[axis + 1:])
+
+
 def _minmax(name, fn):
     ufunc = np.maximum if fn == "amax" else np.minimum
 
@@ -170,10 +197,17 @@ def _minmax(name, fn):
         _nonempty(name, x, ax)
         if x.dtype.kind == "c":
             raise RuntimeError(f"{name}(): does not support complex input")
-        if xp is np and ax == (x.ndim - 1,) and 2 <= x.shape[-1] <= 64 and \
-                x.size >= cpu.BLAS_MIN and x.dtype in _FOLD_KINDS and x.flags.c_contiguous:
-            r = _fold_last(x, ufunc)
-            return r[..., None] if keepdim else r
+        if xp is np and len(ax) == 1 and x.size >= cpu.BLAS_MIN and x.dtype in _FOLD_KINDS \
+                and x.flags.c_contiguous and x.shape[ax[0]] >= 2:
+            d = ax[0]
+            if d == x.ndim - 1 and x.shape[-1] <= 64:
+                r = _fold_last(x, ufunc)
+            elif d < x.ndim - 1 and x.size // math.prod(x.shape[:d + 1]) >= 16:
+                r = _fold_axis(x, d, ufunc)
+            else:
+                r = None
+            if r is not None:
+                return np.expand_dims(r, d) if keepdim else r
         return getattr(xp, fn)(x, axis=ax, keepdims=keepdim)  # NaN propagates, as in torch
     return impl
 
