@@ -6,6 +6,7 @@ then the median ratio of the small-op (overhead) group and of the large-op group
     python bench/bench_core.py            # full run
     python bench/bench_core.py --quick    # fewer repeats
     python bench/bench_core.py --json out.json
+    OPENBLAS_NUM_THREADS=1 python bench/bench_core.py --torch-threads 1   # one core each
 """
 
 from __future__ import annotations
@@ -128,7 +129,11 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json")
     p.add_argument("--filter", default="")
+    p.add_argument("--torch-threads", type=int, default=0,
+                   help="torch.set_num_threads (0: leave PyTorch's default)")
     args = p.parse_args(argv)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     repeat, target = (5, 0.05) if args.quick else (9, 0.2)
     rows = []
     print(f"{'case':<28}{'ember us':>12}{'torch us':>12}{'ratio':>8}")

@@ -66,7 +66,8 @@ def blas_sum(x: np.ndarray, axis: tuple, keepdims: bool):
             cols = 1 << max((inner.bit_length() // 2), 0)
             if inner % cols:
                 return None
-            r = (x.reshape(-1, cols) @ _ones(cols, x.dtype)).sum(dtype=x.dtype)
+            # column sums (BLAS's axpy form of gemv, faster than its dot form), then their sum
+            r = (_ones(inner // cols, x.dtype) @ x.reshape(-1, cols)).sum(dtype=x.dtype)
         else:
             r = x.reshape(-1, inner) @ _ones(inner, x.dtype)
     elif axis == tuple(range(k)):               # leading dims: ones @ columns
