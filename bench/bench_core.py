@@ -6,13 +6,14 @@ then the median ratio of the small-op (overhead) group and of the large-op group
     python bench/bench_core.py            # full run
     python bench/bench_core.py --quick    # fewer repeats
     python bench/bench_core.py --json out.json
-    OPENBLAS_NUM_THREADS=1 python bench/bench_core.py --torch-threads 1   # one core each
+    python bench/bench_core.py --threads 1   # one core each
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -22,7 +23,11 @@ import timeit
 import numpy as np
 import torch
 
-import ember
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import set_threads  # noqa: E402
+
+import ember  # noqa: E402
 
 
 def _cases():
@@ -129,11 +134,10 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--json")
     p.add_argument("--filter", default="")
-    p.add_argument("--torch-threads", type=int, default=0,
-                   help="torch.set_num_threads (0: leave PyTorch's default)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="set_num_threads in both frameworks (0: their default, the cores)")
     args = p.parse_args(argv)
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
+    set_threads(args.threads)
     repeat, target = (5, 0.05) if args.quick else (9, 0.2)
     rows = []
     print(f"{'case':<28}{'ember us':>12}{'torch us':>12}{'ratio':>8}")
@@ -159,7 +163,7 @@ def main(argv=None) -> int:
             json.dump({"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(),
                        "processor": platform.processor(), "python": sys.version.split()[0],
                        "numpy": np.__version__, "torch": torch.__version__,
-                       "ember": ember.__version__, "torch_threads": torch.get_num_threads(),
+                       "ember": ember.__version__, "threads": torch.get_num_threads(),
                        "rows": rows, "median_ratio": summary}, f, indent=1)
     return 0
 

@@ -10,9 +10,18 @@ import time
 
 import torch
 
+import ember
+
+
+def set_threads(n: int) -> None:
+    """``set_num_threads(n)`` in ember (its BLAS and worker pools) and PyTorch alike."""
+    if n:
+        ember.set_num_threads(n)
+        torch.set_num_threads(n)
+
 
 def parse_args(doc: str, argv=None, extra=None) -> argparse.Namespace:
-    """``--quick``, ``--filter``, ``--json`` and ``--torch-threads`` (applied here); ``extra``
+    """``--quick``, ``--filter``, ``--json`` and ``--threads`` (applied here); ``extra``
     may add a script's own options to the parser."""
     p = argparse.ArgumentParser(description=doc)
     if extra is not None:
@@ -20,11 +29,10 @@ def parse_args(doc: str, argv=None, extra=None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true")
     p.add_argument("--filter", default="")
     p.add_argument("--json")
-    p.add_argument("--torch-threads", type=int, default=0,
-                   help="torch.set_num_threads (0: leave PyTorch's default)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="set_num_threads in both frameworks (0: their default, the cores)")
     args = p.parse_args(argv)
-    if args.torch_threads:
-        torch.set_num_threads(args.torch_threads)
+    set_threads(args.threads)
     return args
 
 
@@ -53,5 +61,5 @@ def compare(cases, args, rounds: int, title: str = "case (fwd+bwd)", width: int 
         print(f"{name:<{width}}{e * 1e3:>10.2f}{t * 1e3:>10.2f}{e / t:>8.2f}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"torch_threads": torch.get_num_threads(), "rows": rows}, f, indent=1)
+            json.dump({"threads": torch.get_num_threads(), "rows": rows}, f, indent=1)
     return rows

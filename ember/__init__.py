@@ -91,6 +91,12 @@ from ._tensor import (  # noqa: F401
     strided,
 )
 from ._tensor_str import set_printoptions  # noqa: F401
+from ._threads import (  # noqa: F401
+    get_num_interop_threads,
+    get_num_threads,
+    set_num_interop_threads,
+    set_num_threads,
+)
 from .amp.autocast_mode import (  # noqa: F401
     autocast,
     autocast_decrement_nesting,

@@ -13,9 +13,7 @@ value, including the FMA contraction and the 256-bit vector chunks of arange (se
 from __future__ import annotations
 
 import builtins
-import functools
 import math
-import os
 import warnings
 
 import numpy as np
@@ -32,6 +30,7 @@ from ._tensor import (
     format_strides,
     preserve_format,
 )
+from ._threads import get_num_threads
 from .backends import for_device
 
 _default_devices: list[device] = []
@@ -778,33 +777,10 @@ def _arange_values(start, step, n: int, dt: _dtype.dtype) -> np.ndarray:
 _GRAIN_SIZE = 32768  # at::internal::GRAIN_SIZE
 
 
-@functools.cache
-def _aten_threads() -> int:
-    """The intra-op thread count PyTorch starts with: the number of physical cores, lowered by
-    OMP_NUM_THREADS or MKL_NUM_THREADS."""
-    cores = set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            phys = None
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "physical id":
-                    phys = value.strip()
-                elif key.strip() == "core id":
-                    cores.add((phys, value.strip()))
-    except OSError:
-        pass
-    n = len(cores) or os.cpu_count() or 1
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        if os.environ.get(var, "").strip().isdigit() and int(os.environ[var]) > 0:
-            return min(n, int(os.environ[var]))
-    return n
-
-
 def _parallel_chunks(n: int) -> list:
-    """The ranges ATen's OpenMP ``parallel_for(0, n, GRAIN_SIZE)`` hands its threads (with
-    PyTorch's default thread count; ``torch.set_num_threads`` elsewhere is not seen here)."""
-    threads = min(_aten_threads(), -(-n // _GRAIN_SIZE))
+    """The ranges ATen's OpenMP ``parallel_for(0, n, GRAIN_SIZE)`` hands its threads
+    (NOTE [ Thread count ])."""
+    threads = min(get_num_threads(), -(-n // _GRAIN_SIZE))
     if n < _GRAIN_SIZE or threads <= 1:
         return [(0, n)]
     size = -(-n // threads)

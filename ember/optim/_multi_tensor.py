@@ -19,13 +19,13 @@ cache across the kernel's dozen passes (whole-buffer passes were measured 1.6x s
 
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import numpy as np
 
+from .._threads import get_num_threads
 from ..backends import of_array
 
 CHUNK = 1 << 15
@@ -108,23 +108,24 @@ def run(kernel, operands: list, written: tuple, keys: list, ntmp: int, name: str
 
 # NOTE [ Multi-tensor threads ]
 # NumPy releases the GIL inside ufunc loops, so on the CPU the blocks are shared out over a
-# small thread pool (one thread per core, at most 4), each thread with its own scratch
+# small thread pool (``ember.get_num_threads()`` threads, at most 4: NOTE [ Thread count ]),
+# each thread with its own scratch
 # buffers; blocks touch disjoint memory and the update is elementwise, so the result does not
 # depend on the threads. On a loaded 2-core host this measured 1.3x faster for 10M-value Adam
 # (cache-sized blocks; splitting single whole-array ops over threads did not pay).
 _POOL: list = []
 _LOCAL = threading.local()
-_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 def _execute(jobs: list, xp) -> None:
-    if _WORKERS == 1 or len(jobs) < 2 * _WORKERS or xp is not np:
+    workers = min(4, get_num_threads())
+    if workers == 1 or len(jobs) < 2 * workers or xp is not np:
         for job in jobs:
             job()
         return
     if not _POOL:
-        _POOL.append(ThreadPoolExecutor(_WORKERS, thread_name_prefix="ember-optim"))
-    list(_POOL[0].map(_run_jobs, [jobs[w::_WORKERS] for w in range(_WORKERS)]))
+        _POOL.append(ThreadPoolExecutor(4, thread_name_prefix="ember-optim"))
+    list(_POOL[0].map(_run_jobs, [jobs[w::workers] for w in range(workers)]))
 
 
 def _run_jobs(jobs: list) -> None:
