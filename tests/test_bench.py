@@ -18,14 +18,3 @@ def test_bench_core_runs(tmp_path, monkeypatch, capsys):
     assert data["rows"][0]["ratio"] > 0
     assert "median ratio" in capsys.readouterr().out
 
-
-def test_bench_optim_runs(tmp_path, monkeypatch, capsys):
-    out = tmp_path / "optim.json"
-    monkeypatch.setattr(sys, "argv", ["bench_optim.py", "--quick", "--filter", "SGD momentum gpt",
-                                      "--json", str(out)])
-    try:
-        runpy.run_path("bench/bench_optim.py", run_name="__main__")
-    except SystemExit as e:
-        assert e.code == 0
-    rows = json.loads(out.read_text())["rows"]
-    assert len(rows) == 1 and rows[0]["case"].startswith("SGD momentum gpt")

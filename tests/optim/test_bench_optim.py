@@ -13,6 +13,7 @@ def test_bench_optim_runs(tmp_path, monkeypatch, capsys):
     except SystemExit as e:
         assert e.code == 0
     rows = json.loads(out.read_text())["rows"]
-    assert [r["case"] for r in rows] == ["Adam", "SGD momentum"]
+    assert [r["case"].split(" (")[0] for r in rows] == [
+        f"{o} {s}" for s in ("mixed", "gpt") for o in ("Adam", "AdamW", "SGD momentum")]
     assert all(r["ratio"] > 0 for r in rows)
     assert "ratio" in capsys.readouterr().out
