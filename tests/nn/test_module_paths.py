@@ -310,6 +310,8 @@ bag_index = pytest.mark.xfail(strict=True, reason="embedding_bag raises IndexErr
 LAYERS = [
     ("Linear 16->32", lambda nn: nn.Linear(16, 32), _in((8, 12))),
     ("Linear 16->32", lambda nn: nn.Linear(16, 32), _in((2, 8, 12))),
+    ("Linear 16->32", lambda nn: nn.Linear(16, 32),
+     lambda lib: (lib.ones(8, 16, dtype=lib.float64),)),
     ("Bilinear 4,5->6", lambda nn: nn.Bilinear(4, 5, 6), _in((3, 4), (3, 4))),
     ("Conv2d 3->4", lambda nn: nn.Conv2d(3, 4, 5), _in((1, 3, 2, 2))),
     pytest.param("BatchNorm1d 16", lambda nn: nn.BatchNorm1d(16), _in((8, 12)), marks=bn_order),
