@@ -137,6 +137,9 @@ register("bmm", _bmm, save={0: (1,), 1: (0,)}, vjp=_mm_vjp)
 
 
 def _addmm(xp, bias, a, b, beta=1, alpha=1):
+    if a.dtype != b.dtype and a.ndim == 2 == b.ndim:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{_dtype.FROM_NP[a.dtype].word} and {_dtype.FROM_NP[b.dtype].word}")
     m = _mm(xp, a, b)
     if alpha != 1:
         m = m * m.dtype.type(alpha)

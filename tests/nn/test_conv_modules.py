@@ -1,6 +1,6 @@
 """Conv1d/2d/3d, ConvTranspose1d/2d/3d and the Lazy forms against torch.nn: seeded
 initialization, reprs, state_dict keys, outputs and gradients for every option, errors, and
-the module path in shape errors (NOTE [ Module paths in errors ])."""
+conv's wrong-channel message behind the module path (NOTE [ Module paths in errors ])."""
 
 from __future__ import annotations
 
@@ -252,14 +252,14 @@ def test_wrong_channels_error_names_module_path():
     net = _net()
     with pytest.raises(RuntimeError) as info:
         net(ember.ones(2, 3, 16, 16))
-    assert str(info.value) == ("features.3 (Conv2d 16->32) expected input with 16 channels, "
+    assert str(info.value) == ("features.3 (Conv2d 16->32): expected input with 16 channels, "
                                "got [2, 8, 7, 7]")
     # torch's own message stays reachable as the cause
     assert "expected input[2, 8, 7, 7] to have 16 channels" in str(info.value.__cause__)
-    with pytest.raises(RuntimeError, match=r"^features\.0 \(Conv2d 3->8\) expected input with "
+    with pytest.raises(RuntimeError, match=r"^features\.0 \(Conv2d 3->8\): expected input with "
                                            r"3 channels, got \[5, 16, 16\]$"):
         net(ember.ones(5, 16, 16))  # unbatched
-    with pytest.raises(RuntimeError, match=r"^head\.up \(ConvTranspose2d 32->4\) expected "
+    with pytest.raises(RuntimeError, match=r"^head\.up \(ConvTranspose2d 32->4\): expected "
                                            r"input with 32 channels, got \[1, 3, 2, 2\]$"):
         net(ember.ones(1, 3, 2, 2), skip_features=True)
 
@@ -271,7 +271,7 @@ def test_path_found_with_hooks_and_when_called_directly():
     with pytest.raises(RuntimeError, match=r"^features\.3 \(Conv2d 16->32\)"):
         net(ember.ones(1, 3, 16, 16))
     # a layer called on its own has no path, only its summary
-    with pytest.raises(RuntimeError, match=r"^Conv2d 16->32 expected input with 16 channels, "
+    with pytest.raises(RuntimeError, match=r"^Conv2d 16->32: expected input with 16 channels, "
                                            r"got \[1, 8, 5, 5\]$"):
         net.features[3](ember.ones(1, 8, 5, 5))
     # nested calls of the same model: the outermost model wins

@@ -89,6 +89,9 @@ class _NormBase(Module):
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
 
+    def _error_summary(self) -> str:
+        return f"{self._get_name()} {self.num_features}"
+
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
                               unexpected_keys, error_msgs) -> None:
         version = local_metadata.get("version", None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..._tensor import Tensor
 from .. import functional as F
-from .conv import _reraise
 from .module import Module
 
 __all__ = ["ChannelShuffle"]
@@ -25,10 +24,7 @@ class ChannelShuffle(Module):
         self.groups = groups
 
     def forward(self, input: Tensor) -> Tensor:
-        try:
-            return F.channel_shuffle(input, self.groups)
-        except RuntimeError as e:
-            _reraise(self, "ChannelShuffle", e)
+        return F.channel_shuffle(input, self.groups)
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}"

@@ -1,22 +1,12 @@
 """Convolution layers: Conv1d/2d/3d, ConvTranspose1d/2d/3d and their Lazy forms, with
-PyTorch's constructor arguments, attributes, parameter shapes, initialization and reprs.
-
-# NOTE [ Module paths in errors ]
-A shape error inside a layer should say where the layer sits in the model
-(``features.3 (Conv2d 16->32) expected input with 16 channels, got [8, 12, 32, 32]``). Modules
-do not know their parents, and recording paths on every call (a registry filled by
-``named_modules`` or a pre-hook) would slow the ``__call__`` fast path (NOTE [ Module call fast
-path ]). So the path is found only when an error happens: ``_located`` walks the Python call
-stack for frames whose ``self`` is a Module (the enclosing ``__call__``/``forward`` frames),
-takes the outermost one as the root and searches its ``named_modules()`` for the failing layer.
-Layers catch the functional op's ``RuntimeError`` in ``forward`` (a ``try`` costs nothing when
-nothing is raised) and re-raise it with that location in front, chained to the original.
+PyTorch's constructor arguments, attributes, parameter shapes, initialization and reprs. A
+wrong channel count gets a clearer message than the functional op's, which the module's path
+is then put in front of (NOTE [ Module paths in errors ] in module.py).
 """
 
 from __future__ import annotations
 
 import math
-import sys
 
 from ... import _creation
 from ..._tensor import Tensor, contiguous_format
@@ -31,29 +21,6 @@ from .utils import _pair, _reverse_repeat_tuple, _single, _triple
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
            "LazyConvTranspose2d", "LazyConvTranspose3d"]
-
-
-def _located(module: Module, summary: str) -> str:
-    """``"<path> (<summary>)"`` for ``module`` within the outermost Module on the call stack,
-    or ``summary`` alone when it is not inside one (NOTE [ Module paths in errors ])."""
-    roots, frame = [], sys._getframe(1)
-    while frame is not None:
-        owner = frame.f_locals.get("self")
-        if isinstance(owner, Module) and (not roots or roots[-1] is not owner):
-            roots.append(owner)
-        frame = frame.f_back
-    for root in reversed(roots):
-        for name, m in root.named_modules(remove_duplicate=False):
-            if m is module:
-                return f"{name} ({summary})" if name else summary
-    return summary
-
-
-def _reraise(module: Module, summary: str, err: RuntimeError, msg: str | None = None):
-    """``err`` again, its message prefixed with the module's location (or replaced by
-    ``msg``, which follows the location)."""
-    where = _located(module, summary)
-    raise RuntimeError(f"{where} {msg}" if msg else f"{where}: {err}") from err
 
 
 class _ConvNd(Module):
@@ -147,17 +114,18 @@ class _ConvNd(Module):
         if not hasattr(self, "padding_mode"):
             self.padding_mode = "zeros"
 
-    def _shape_error(self, input: Tensor, err: RuntimeError):
-        """Re-raise ``err`` from the functional op with this layer's location; a wrong channel
-        count gets its own message (NOTE [ Module paths in errors ])."""
+    def _error_summary(self) -> str:
+        return f"{self._get_name()} {self.in_channels}->{self.out_channels}"
+
+    def _check_channels(self, input: Tensor, err: RuntimeError) -> None:
+        """For a wrong channel count, a RuntimeError that says so in a few words instead of
+        the functional op's ``err`` (chained to it)."""
         d = len(self.kernel_size)
-        summary = f"{type(self).__name__} {self.in_channels}->{self.out_channels}"
         w = self.weight
         expected = w.shape[0] if self.transposed else w.shape[1] * self.groups
         if input.ndim in (d + 1, d + 2) and input.shape[-d - 1] != expected:
-            _reraise(self, summary, err, f"expected input with {expected} channels, got "
-                                         f"{list(input.shape)}")
-        _reraise(self, summary, err)
+            raise RuntimeError(f"expected input with {expected} channels, got "
+                               f"{list(input.shape)}") from err
 
 
 def _conv_class(d: int, ntuple, fn: str):
@@ -184,7 +152,8 @@ def _conv_class(d: int, ntuple, fn: str):
                 return conv(input, weight, bias, self.stride, self.padding, self.dilation,
                             self.groups)
             except RuntimeError as e:
-                self._shape_error(input, e)
+                self._check_channels(input, e)
+                raise
 
         def forward(self, input: Tensor) -> Tensor:
             return self._conv_forward(input, self.weight, self.bias)
@@ -261,7 +230,8 @@ def _conv_transpose_class(d: int, ntuple, fn: str):
                 return getattr(F, fn)(input, self.weight, self.bias, self.stride, self.padding,
                           output_padding, self.groups, self.dilation)
             except RuntimeError as e:
-                self._shape_error(input, e)
+                self._check_channels(input, e)
+                raise
 
     ConvTransposeNd.__name__ = ConvTransposeNd.__qualname__ = name
     ConvTransposeNd.__doc__ = (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..._tensor import Tensor
 from .. import functional as F
-from .conv import _reraise
 from .module import Module
 
 __all__ = ["Fold", "Unfold"]
@@ -29,11 +28,8 @@ class Fold(Module):
         self.stride = stride
 
     def forward(self, input: Tensor) -> Tensor:
-        try:
-            return F.fold(input, self.output_size, self.kernel_size, self.dilation,
-                          self.padding, self.stride)
-        except RuntimeError as e:
-            _reraise(self, "Fold", e)
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation,
+                      self.padding, self.stride)
 
     def extra_repr(self) -> str:
         return ("output_size={output_size}, kernel_size={kernel_size}, "
@@ -57,10 +53,7 @@ class Unfold(Module):
         self.stride = stride
 
     def forward(self, input: Tensor) -> Tensor:
-        try:
-            return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
-        except RuntimeError as e:
-            _reraise(self, "Unfold", e)
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
     def extra_repr(self) -> str:
         return ("kernel_size={kernel_size}, dilation={dilation}, padding={padding},"

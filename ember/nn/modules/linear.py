@@ -69,6 +69,9 @@ class Linear(Module):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
 
+    def _error_summary(self) -> str:
+        return f"{self._get_name()} {self.in_features}->{self.out_features}"
+
 
 class Bilinear(Module):
     """``y = x1^T A x2 + b`` with ``weight`` of shape ``(out, in1, in2)``.
@@ -109,6 +112,10 @@ class Bilinear(Module):
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+    def _error_summary(self) -> str:
+        return (f"{self._get_name()} {self.in1_features},{self.in2_features}->"
+                f"{self.out_features}")
 
 
 class LazyLinear(LazyModuleMixin, Linear):

@@ -13,7 +13,41 @@ lookup fails, so plain attributes cost nothing extra.
 ``__call__`` checks the four per-module hook dicts and the four global ones and, when all are
 empty (the usual case), calls ``forward`` directly: one Python frame over ``forward`` itself.
 Everything else (pre-hooks, forward hooks, backward hooks, ``always_call``) lives in
-``_call_with_hooks``.
+``_call_with_hooks``. The ``try`` around ``forward`` (NOTE [ Module paths in errors ]) costs
+nothing while nothing is raised (Python 3.11's zero-cost exceptions).
+
+# NOTE [ Module paths in errors ]
+An error raised while a module's ``forward`` runs says where that module sits in the model,
+ahead of the original message: ``"features.3 (Conv2d 16->32): expected input with 16 channels,
+got [8, 12, 32, 32]"``. Modules do not know their parents and nothing is recorded on success;
+the location is built as the exception travels up through the enclosing ``__call__``s:
+
+- The innermost ``__call__`` the exception leaves is the failing module's. It stores, on the
+  exception, the original ``args``, the module's ``_error_summary()`` (``Linear 64->10``; the
+  class name by default) and an anchor (itself) with the path ``""`` relative to it.
+- Every enclosing ``__call__`` looks the anchor up in its own ``named_modules()``, prepends the
+  name found, and becomes the anchor. So the final path is relative to the outermost module
+  called, and it follows the chain of calls: a module shared by two parents gets the path of
+  the parent it was called through. Only where the chain skips a level (a ``forward`` calling a
+  grandchild directly) and the module is reachable under several names is it ambiguous; the
+  first name in ``named_modules()`` order is chosen. A caller that does not contain the anchor
+  (a model passed in as an argument) leaves the path as it is.
+- The message is rewritten in place (``err.args``) at each level: the type, the traceback,
+  ``__cause__``/``__context__`` stay as they were, and nothing is re-raised under another type.
+  A module called outside any parent gets ``"Conv2d 16->32: <message>"`` (its summary, no
+  path); an error with no message gets the location alone.
+
+Located: ``RuntimeError``, ``ValueError``, ``IndexError``, ``TypeError`` and
+``AssertionError``, the types PyTorch's (and ember's) shape, dtype and argument checks raise
+(MultiheadAttention and user models check shapes with ``assert``). Not located:
+``NotImplementedError`` and ``RecursionError`` (subclasses of RuntimeError that say nothing
+about the input, the latter raised where no more frames can be spent), exceptions whose
+``args`` are not one string (their ``str`` is not the message), and everything else, which is
+control flow or not about the input: ``StopIteration``, ``KeyError``, ``AttributeError`` (the
+``__getattr__``/``hasattr`` protocol), ``KeyboardInterrupt``. Errors raised by hooks (forward
+pre-hooks, forward hooks, backward-hook setup, and PyTorch's checks on what hooks return) are
+the hook's: they are marked so that no module on the way up rewrites them; a hook raising to
+stop a forward early sees its exception unchanged.
 """
 
 from __future__ import annotations
@@ -188,6 +222,34 @@ def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
     """A full backward hook for every module, run before the modules' own."""
     _set_global_full(True)
     return _add_hook(_global_backward_hooks, hook)
+
+
+_LOCATED = (RuntimeError, ValueError, IndexError, TypeError, AssertionError)
+
+
+def _locate(err: BaseException, module: Module) -> None:
+    """Put ``module``'s place in front of ``err``'s message as ``err`` leaves its ``__call__``
+    (NOTE [ Module paths in errors ])."""
+    where = getattr(err, "_ember_where", False)
+    if where is None:
+        return
+    if where is False:
+        if (isinstance(err, (NotImplementedError, RecursionError)) or len(err.args) > 1
+                or (err.args and not isinstance(err.args[0], str))):
+            err._ember_where = None
+            return
+        where = err._ember_where = [module, "", module._error_summary(), err.args]
+    else:
+        anchor = where[0]
+        if anchor is module:
+            return
+        name = next((n for n, m in module.named_modules() if m is anchor), None)
+        if name is None:
+            return
+        where[0], where[1] = module, f"{name}.{where[1]}" if where[1] else name
+    _, path, summary, args = where
+    place = f"{path} ({summary})" if path else summary
+    err.args = (f"{place}: {args[0]}",) if args and args[0] else (place,)
 
 
 def _forward_unimplemented(self, *input):
@@ -729,7 +791,11 @@ class Module:
                 or self._backward_pre_hooks or _global_forward_hooks or _global_forward_pre_hooks
                 or _global_backward_hooks or _global_backward_pre_hooks):
             return self._call_with_hooks(args, kwargs)
-        return self.forward(*args, **kwargs)
+        try:
+            return self.forward(*args, **kwargs)
+        except _LOCATED as e:
+            _locate(e, self)
+            raise
 
     def _call_with_hooks(self, args, kwargs):
         result, called = None, set()
@@ -753,7 +819,11 @@ class Module:
             if full or pre:
                 bw_hook = BackwardHook(self, full, pre)
                 args = bw_hook.setup_input_hook(args)
-            result = self.forward(*args, **kwargs)
+            try:
+                result = self.forward(*args, **kwargs)
+            except _LOCATED as e:
+                _locate(e, self)
+                raise
             for hook_id, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
                 if (hook_id in self._forward_hooks_always_called
                         or hook_id in _global_forward_hooks_always_called):
@@ -774,7 +844,9 @@ class Module:
             if non_full:
                 self._add_non_full_backward_hooks(non_full, args, result)
             return result
-        except Exception:
+        except Exception as e:
+            if not hasattr(e, "_ember_where"):  # a hook's error: never located
+                e._ember_where = None
             self._always_called_hooks(args, kwargs, result, called)
             raise
 
@@ -1050,6 +1122,11 @@ class Module:
     # -- printing ---------------------------------------------------------------------------------
     def _get_name(self) -> str:
         return type(self).__name__
+
+    def _error_summary(self) -> str:
+        """What names this module in an error, after its path (``Linear 64->10``); layers with
+        sizes override it (NOTE [ Module paths in errors ])."""
+        return self._get_name()
 
     def extra_repr(self) -> str:
         """The module's own settings, shown inside its repr; override in subclasses."""

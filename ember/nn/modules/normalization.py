@@ -154,6 +154,9 @@ class LayerNorm(Module):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
+    def _error_summary(self) -> str:
+        return f"{self._get_name()} {self.normalized_shape}"
+
 
 class GroupNorm(Module):
     """Normalise each sample's channels in ``num_groups`` groups, then scale and shift per
@@ -236,3 +239,6 @@ class RMSNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+    def _error_summary(self) -> str:
+        return f"{self._get_name()} {self.normalized_shape}"

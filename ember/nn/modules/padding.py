@@ -1,13 +1,11 @@
 """Padding layers: zero, constant, reflection, replication and circular padding of the last
 1, 2 or 3 dims, with PyTorch's constructor arguments, attributes and reprs (``padding`` is
-(left, right[, top, bottom[, front, back]]), as for ``F.pad``). Errors from ``F.pad`` are
-re-raised with the layer's place in the model (NOTE [ Module paths in errors ])."""
+(left, right[, top, bottom[, front, back]]), as for ``F.pad``)."""
 
 from __future__ import annotations
 
 from ..._tensor import Tensor
 from .. import functional as F
-from .conv import _reraise
 from .module import Module
 from .utils import _ntuple, _pair
 
@@ -31,10 +29,7 @@ class _PadNd(Module):
         self.padding = _NTUPLE[self._dims](padding)
 
     def forward(self, input: Tensor) -> Tensor:
-        try:
-            return F.pad(input, self.padding, self.mode)
-        except RuntimeError as e:
-            _reraise(self, type(self).__name__, e)
+        return F.pad(input, self.padding, self.mode)
 
     def extra_repr(self) -> str:
         return f"{self.padding}"
@@ -66,10 +61,7 @@ class _ConstantPadNd(_PadNd):
         self.value = value
 
     def forward(self, input: Tensor) -> Tensor:
-        try:
-            return F.pad(input, self.padding, "constant", self.value)
-        except RuntimeError as e:
-            _reraise(self, type(self).__name__, e)
+        return F.pad(input, self.padding, "constant", self.value)
 
     def extra_repr(self) -> str:
         return f"padding={self.padding}, value={self.value}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from ..._tensor import Tensor
 from .. import functional as F
-from .conv import _reraise
 from .module import Module
 
 __all__ = ["PixelShuffle", "PixelUnshuffle"]
@@ -25,10 +24,7 @@ class PixelShuffle(Module):
         self.upscale_factor = upscale_factor
 
     def forward(self, input: Tensor) -> Tensor:
-        try:
-            return F.pixel_shuffle(input, self.upscale_factor)
-        except RuntimeError as e:
-            _reraise(self, "PixelShuffle", e)
+        return F.pixel_shuffle(input, self.upscale_factor)
 
     def extra_repr(self) -> str:
         return f"upscale_factor={self.upscale_factor}"
@@ -49,10 +45,7 @@ class PixelUnshuffle(Module):
         self.downscale_factor = downscale_factor
 
     def forward(self, input: Tensor) -> Tensor:
-        try:
-            return F.pixel_unshuffle(input, self.downscale_factor)
-        except RuntimeError as e:
-            _reraise(self, "PixelUnshuffle", e)
+        return F.pixel_unshuffle(input, self.downscale_factor)
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"

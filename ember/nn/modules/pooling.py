@@ -1,13 +1,10 @@
 """Pooling layers: max, average, adaptive, power-average (Lp), fractional max pooling and max
-unpooling in 1, 2 and 3 dims, with PyTorch's constructor arguments, attributes and reprs.
-Errors from the functional ops are re-raised with the layer's place in the model
-(NOTE [ Module paths in errors ])."""
+unpooling in 1, 2 and 3 dims, with PyTorch's constructor arguments, attributes and reprs."""
 
 from __future__ import annotations
 
 from ..._tensor import Tensor
 from .. import functional as F
-from .conv import _reraise
 from .module import Module
 from .utils import _pair, _single, _triple
 
@@ -50,11 +47,8 @@ class _MaxPoolNd(Module):
 def _max_pool(d: int, fn):
     class MaxPoolNd(_MaxPoolNd):
         def forward(self, input: Tensor):
-            try:
-                return fn(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                          ceil_mode=self.ceil_mode, return_indices=self.return_indices)
-            except RuntimeError as e:
-                _reraise(self, type(self).__name__, e)
+            return fn(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                      ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
     return _named(MaxPoolNd, d, (
         f"{d}-D max pooling over (N, C, *spatial) or unbatched inputs; "
@@ -83,11 +77,8 @@ def _max_unpool(d: int, ntuple, fn):
 
         def forward(self, input: Tensor, indices: Tensor,
                     output_size: list[int] | None = None) -> Tensor:
-            try:
-                return fn(input, indices, self.kernel_size, self.stride, self.padding,
-                          output_size)
-            except RuntimeError as e:
-                _reraise(self, type(self).__name__, e)
+            return fn(input, indices, self.kernel_size, self.stride, self.padding,
+                      output_size)
 
     return _named(MaxUnpoolNd, d, (
         f"Partial inverse of MaxPool{d}d: each value goes back to the index it came from, "
@@ -126,11 +117,8 @@ class AvgPool1d(_AvgPoolNd):
         self.count_include_pad = count_include_pad
 
     def forward(self, input: Tensor) -> Tensor:
-        try:
-            return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding,
-                                self.ceil_mode, self.count_include_pad)
-        except RuntimeError as e:
-            _reraise(self, type(self).__name__, e)
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding,
+                            self.ceil_mode, self.count_include_pad)
 
 
 def _avg_pool(d: int, fn):
@@ -148,11 +136,8 @@ def _avg_pool(d: int, fn):
             self.divisor_override = divisor_override
 
         def forward(self, input: Tensor) -> Tensor:
-            try:
-                return fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad, self.divisor_override)
-            except RuntimeError as e:
-                _reraise(self, type(self).__name__, e)
+            return fn(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                      self.count_include_pad, self.divisor_override)
 
         def __setstate__(self, state) -> None:
             super().__setstate__(state)
@@ -198,11 +183,8 @@ def _fractional_max_pool(d: int, ntuple, fn):
                 raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
 
         def forward(self, input: Tensor):
-            try:
-                return fn(input, self.kernel_size, self.output_size, self.output_ratio,
-                          self.return_indices, _random_samples=self._random_samples)
-            except RuntimeError as e:
-                _reraise(self, name, e)
+            return fn(input, self.kernel_size, self.output_size, self.output_ratio,
+                      self.return_indices, _random_samples=self._random_samples)
 
     return _named(FractionalMaxPoolNd, d, (
         f"{d}-D fractional max pooling (Graham, 2014): pseudo-random windows that shrink the "
@@ -234,11 +216,8 @@ class _LPPoolNd(Module):
 def _lp_pool(d: int, fn):
     class LPPoolNd(_LPPoolNd):
         def forward(self, input: Tensor) -> Tensor:
-            try:
-                return fn(input, float(self.norm_type), self.kernel_size, self.stride,
-                          self.ceil_mode)
-            except RuntimeError as e:
-                _reraise(self, type(self).__name__, e)
+            return fn(input, float(self.norm_type), self.kernel_size, self.stride,
+                      self.ceil_mode)
 
     return _named(LPPoolNd, d, (
         f"{d}-D power-average pooling: ``(sum over the window of x**p) ** (1/p)``.\n\n"
@@ -266,10 +245,7 @@ class _AdaptiveMaxPoolNd(Module):
 def _adaptive_max_pool(d: int, fn):
     class AdaptiveMaxPoolNd(_AdaptiveMaxPoolNd):
         def forward(self, input: Tensor):
-            try:
-                return fn(input, self.output_size, self.return_indices)
-            except RuntimeError as e:
-                _reraise(self, type(self).__name__, e)
+            return fn(input, self.output_size, self.return_indices)
 
     return _named(AdaptiveMaxPoolNd, d, (
         f"{d}-D max pooling to a fixed ``output_size`` (None keeps that dim's size).\n\n"
@@ -296,10 +272,7 @@ class _AdaptiveAvgPoolNd(Module):
 def _adaptive_avg_pool(d: int, fn):
     class AdaptiveAvgPoolNd(_AdaptiveAvgPoolNd):
         def forward(self, input: Tensor) -> Tensor:
-            try:
-                return fn(input, self.output_size)
-            except RuntimeError as e:
-                _reraise(self, type(self).__name__, e)
+            return fn(input, self.output_size)
 
     return _named(AdaptiveAvgPoolNd, d, (
         f"{d}-D average pooling to a fixed ``output_size`` (None keeps that dim's size).\n\n"

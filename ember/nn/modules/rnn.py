@@ -226,6 +226,9 @@ class RNNBase(Module):
                       else hidden.squeeze(1))
         return output, hidden
 
+    def _error_summary(self) -> str:
+        return f"{self._get_name()} {self.input_size}->{self.hidden_size}"
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.proj_size != 0:
@@ -351,6 +354,9 @@ class RNNCellBase(Module):
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
+
+    def _error_summary(self) -> str:
+        return f"{self._get_name()} {self.input_size}->{self.hidden_size}"
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

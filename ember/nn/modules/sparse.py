@@ -43,6 +43,9 @@ def _table(module: Module, num_embeddings: int, embedding_dim: int, _weight, req
 
 
 class _Table(Module):
+    def _error_summary(self) -> str:
+        return f"{self._get_name()} {self.num_embeddings}x{self.embedding_dim}"
+
     def reset_parameters(self) -> None:
         """Weight from N(0, 1); the ``padding_idx`` row zero."""
         init.normal_(self.weight)
