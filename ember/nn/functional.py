@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .. import _functional as F
 from .._api import activation as _activation
 from .._api import attention as _attention
@@ -20,8 +22,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> F.linear(ember.ones(2, 3), ember.ones(4, 3)).shape
     ember.Size([2, 4])
     """
-    if bias is not None and input.dim() == 2:
-        return F.addmm(bias, input, weight.t())  # one fused op, as PyTorch's 2-D case
+    if bias is not None:
+        if input.dim() == 2:
+            return F.addmm(bias, input, weight.t())  # one fused op, as PyTorch's 2-D case
+        if bias.dim() == 1 and input.is_contiguous():  # PyTorch's _flatten_nd_linear
+            rows = math.prod(input.shape[:-1])
+            out = F.addmm(bias, input.view(rows, input.shape[-1]), weight.t())
+            return out.view(*input.shape[:-1], out.shape[-1])
     out = F.matmul(input, weight.t())
     return out if bias is None else out + bias
 
