@@ -316,6 +316,16 @@ register("hardshrink", _float_act("hardshrink_cpu", _hardshrink), save=(0,), vjp
 register("softshrink", _softshrink_impl, save=(0,), vjp=_shrink_vjp)
 
 
+def _rrelu(xp, x, noise):
+    """``x * noise`` with the noise in x's opmath dtype (NOTE [ RReLU noise ])."""
+    return (x.astype(noise.dtype, copy=False) * noise).astype(x.dtype, copy=False)
+
+
+# rrelu(x, noise): training RReLU; the backward multiplies by the noise stored in x's dtype
+register("rrelu", _rrelu, save=(1,), backward_name="RreluWithNoiseBackward0",
+         vjp=lambda c, g: (g * c.inputs[1].to(g.dtype), None))
+
+
 def _hardtanh(xp, x, min_val=-1.0, max_val=1.0):
     if x.dtype == np.bool_:
         raise RuntimeError("Bool inputs not supported for hardtanh")
