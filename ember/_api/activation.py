@@ -17,13 +17,16 @@ from __future__ import annotations
 import math
 import warnings
 
-from .. import _creation, _functional
-from .._creation import arange, empty_like
+import numpy as np
+
+from .. import _creation, _dtype, _functional
+from .._creation import arange
 from .._functional import _export, triu_indices
 from .._ops import REGISTRY as R
 from .._ops.registry import apply, apply_inplace
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
+from ..random import _gen
 
 __all__ = [
     "threshold", "threshold_", "relu", "relu_", "glu", "hardtanh", "hardtanh_", "relu6", "elu",
@@ -149,19 +152,43 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return input.where(input > 0, w * input)
 
 
+# NOTE [ RReLU noise ]
+# PyTorch's CPU kernel (``_rrelu_with_noise_train``) walks the input in C order and, for each
+# element ``<= 0`` only, draws ``uniform_real_distribution<double>(lower, upper)`` (53 bits of
+# one ``random64()``, ``u * (upper - lower) + lower`` in double with the bounds first rounded
+# to the opmath type), rounds it to the opmath type (float for float32 and bfloat16) and
+# multiplies; other elements get noise 1. The noise kept for backward is in the input's dtype.
+
+_RRELU_DTYPES = (_dtype.float32, _dtype.float64, _dtype.bfloat16)
+
+
+def _rrelu_noise(input: Tensor, lower: float, upper: float) -> Tensor:
+    """The noise of a training RReLU (NOTE [ RReLU noise ]), in the input's opmath dtype."""
+    op = np.float64 if input.dtype is _dtype.float64 else np.float32
+    neg = (input.detach() <= 0).cpu().numpy().reshape(-1)
+    lo, hi = float(op(lower)), float(op(upper))
+    u = _gen(None)._uniform01(int(neg.sum()), np.dtype(np.float64))
+    noise = np.ones(neg.shape, op)
+    noise[neg] = (u * (hi - lo) + lo).astype(op)
+    return _creation._finish(noise.reshape(tuple(input.shape)), input.device, False)
+
+
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
           training: bool = False, inplace: bool = False) -> Tensor:
-    """Leaky ReLU with a random slope in ``[lower, upper]`` per element when training (drawn
-    from ember's generator), their mean otherwise: ``F.rrelu(x, training=True)``."""
+    """Leaky ReLU with a random slope in ``[lower, upper]`` per non-positive element when
+    training (drawn from ember's generator as PyTorch's CPU kernel draws), their mean
+    otherwise: ``F.rrelu(x, training=True)``."""
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    if not input.is_floating_point():
+    if input.dtype not in _RRELU_DTYPES:
         raise NotImplementedError(
             f"\"rrelu_with_noise_out_cpu\" not implemented for '{input.dtype.word}'")
-    with no_grad():
-        noise = empty_like(input).uniform_(lower, upper)
-        noise = noise.masked_fill(input.detach() > 0, 1)
-    return input.mul_(noise) if inplace else input * noise
+    noise = _rrelu_noise(input, lower, upper)
+    if inplace:
+        return apply_inplace(R["rrelu"], input, (noise,), {})
+    return apply(R["rrelu"], (input, noise), {})
 
 
 def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3,

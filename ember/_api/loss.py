@@ -36,12 +36,12 @@ def _legacy(size_average, reduce, reduction: str) -> str:
     """PyTorch's ``size_average``/``reduce`` arguments as a ``reduction`` string."""
     if size_average is None and reduce is None:
         return reduction
-    warnings.warn("size_average and reduce args will be deprecated, please use reduction='"
-                  f"{'mean' if size_average is not False and reduce is not False else 'sum'}'"
-                  " instead.", stacklevel=3)
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    return ("mean" if size_average else "sum") if reduce else "none"
+    ret = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn("size_average and reduce args will be deprecated, please use "
+                  f"reduction='{ret}' instead.", stacklevel=3)
+    return ret
 
 
 def _check(reduction) -> str:

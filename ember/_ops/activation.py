@@ -16,11 +16,14 @@ import math
 import numpy as np
 
 from .. import _dtype
+from .elementwise import opmath_vjp
 from .registry import register
 
 _BF16 = _dtype.bfloat16.np
 _HALF = (np.dtype(np.float16), np.dtype(_BF16))
 _BLOCK = 1 << 15
+_HALF_DTYPES = (_dtype.float16, _dtype.bfloat16)
+_SIXTH = float(np.float32(1 / 6))  # hardsigmoid_backward's factor, a float even for double
 
 
 def is_floating(x) -> bool:
@@ -187,11 +190,11 @@ def _elu(xp, x, alpha=1.0, scale=1.0, input_scale=1.0):
 
 
 def _elu_vjp(c, g):
-    (x,), out = c.inputs, c.out
+    # elu_backward(is_result=False): x <= 0: g * input_scale * alpha*scale * exp(x * input_scale)
+    (x,) = c.inputs
     p = c.params
     a, s, i = p.get("alpha", 1.0), p.get("scale", 1.0), p.get("input_scale", 1.0)
-    # for x <= 0: d/dx alpha*scale*(exp(i x) - 1) = i * (out + alpha*scale)
-    return ((g * s).where(x > 0, g * i * (out + a * s)),)
+    return ((g * s).where(x > 0, g * i * (a * s) * (x * i).exp()),)
 
 
 def _softplus(xp, x, beta=1.0, threshold=20.0):
@@ -205,11 +208,12 @@ def _softplus_vjp(c, g):
     (x,) = c.inputs
     b, t = c.params.get("beta", 1.0), c.params.get("threshold", 20.0)
     bx = x * b
-    return (g.where(bx > t, g * bx.sigmoid()),)
+    z = bx.exp()
+    return (g.where(bx > t, g * z / (z + 1)),)
 
 
 SOFTPLUS = register("softplus", _float_act("softplus_cpu", _softplus), save=(0,),
-                    vjp=_softplus_vjp)
+                    vjp=opmath_vjp(_softplus_vjp))
 
 
 def _mish(xp, x):
@@ -230,7 +234,7 @@ def _silu(xp, x):
 
 def _silu_vjp(c, g):
     (x,) = c.inputs
-    s = x.sigmoid()
+    s = 1 / (1 + (-x).exp())
     return (g * s * (1 + x * (1 - s)),)
 
 
@@ -242,8 +246,22 @@ def _log_sigmoid(xp, x):
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
 
+def _log_sigmoid_vjp(c, g):
+    # log_sigmoid_backward: 1 - r (x < 0) or r, r = b / (1 + b), from the forward's buffer
+    # b = exp(-|x|) in x's dtype; half types then compute in float32 (NOTE [ Half-type
+    # backward kernels ])
+    (x,) = c.inputs
+    b = (-x.abs()).exp()
+    half = b.dtype in _HALF_DTYPES
+    if half:
+        b, g = b.float(), g.float()
+    r = b / (1 + b)
+    d = (1 - r).where(x < 0, r) * g
+    return (d.to(x.dtype) if half else d,)
+
+
 def _hardsigmoid(xp, x):
-    return xp.clip(x / x.dtype.type(6) + x.dtype.type(0.5), 0, 1)
+    return xp.clip(x + x.dtype.type(3), 0, 6) / x.dtype.type(6)
 
 
 def _hardswish(xp, x):
@@ -251,9 +269,10 @@ def _hardswish(xp, x):
 
 
 def _hardswish_vjp(c, g):
+    # hardswish_backward: 0 for x <= -3, g for x >= 3
     (x,) = c.inputs
     mid = g * (x / 3 + 0.5)
-    return (g.where(x > 3, mid).masked_fill(x < -3, 0),)
+    return (g.where(x >= 3, mid).masked_fill(x <= -3, 0),)
 
 
 def _softshrink(xp, x, lambd=0.5):
@@ -278,22 +297,33 @@ def _softshrink_impl(xp, x, lambd=0.5):
 
 
 _UNARY = {
-    # name: (kernel name for dtype errors, forward, save, vjp)
+    # name: (kernel name for dtype errors, forward, save, vjp); the VJPs follow PyTorch's
+    # backward kernels (NOTE [ Half-type backward kernels ])
     "leaky_relu": ("leaky_relu_cpu", _leaky_relu, (0,), lambda c, g: (
         g.where(c.inputs[0] > 0, g * c.params.get("negative_slope", 0.01)),)),
-    "elu": ("elu_cpu", _elu, (0, "out"), _elu_vjp),
+    "elu": ("elu_cpu", _elu, (0,), _elu_vjp),
     "silu": ("silu_cpu", _silu, (0,), _silu_vjp),
     "mish": ("mish_cpu", _mish, (0,), _mish_vjp),
-    "log_sigmoid": ("log_sigmoid_cpu", _log_sigmoid, (0,),
-                    lambda c, g: (g * (-c.inputs[0]).sigmoid(),)),
     "hardsigmoid": ("hardsigmoid_cpu", _hardsigmoid, (0,), lambda c, g: (
-        g * ((c.inputs[0] > -3) & (c.inputs[0] < 3)) / 6,)),
+        (g * _SIXTH).where((c.inputs[0] > -3) & (c.inputs[0] < 3), 0),)),
     "hardswish": ("hardswish_cpu", _hardswish, (0,), _hardswish_vjp),
-    "hardshrink": ("hardshrink_cpu", _hardshrink, (0,), _shrink_vjp),
 }
 for _name, (_kernel, _fn, _save, _vjp) in _UNARY.items():
-    register(_name, _float_act(_kernel, _fn), save=_save, vjp=_vjp)
+    register(_name, _float_act(_kernel, _fn), save=_save, vjp=opmath_vjp(_vjp))
+register("log_sigmoid", _float_act("log_sigmoid_cpu", _log_sigmoid), save=(0,),
+         vjp=_log_sigmoid_vjp)
+register("hardshrink", _float_act("hardshrink_cpu", _hardshrink), save=(0,), vjp=_shrink_vjp)
 register("softshrink", _softshrink_impl, save=(0,), vjp=_shrink_vjp)
+
+
+def _rrelu(xp, x, noise):
+    """``x * noise`` with the noise in x's opmath dtype (NOTE [ RReLU noise ])."""
+    return (x.astype(noise.dtype, copy=False) * noise).astype(x.dtype, copy=False)
+
+
+# rrelu(x, noise): training RReLU; the backward multiplies by the noise stored in x's dtype
+register("rrelu", _rrelu, save=(1,), backward_name="RreluWithNoiseBackward0",
+         vjp=lambda c, g: (g * c.inputs[1].to(g.dtype), None))
 
 
 def _hardtanh(xp, x, min_val=-1.0, max_val=1.0):

@@ -138,6 +138,52 @@ def _sign_impl(xp, x):
     return xp.sign(x)
 
 
+# NOTE [ Half-type backward kernels ]
+# PyTorch's dedicated backward kernels (``tanh_backward``, ``sigmoid_backward``,
+# ``silu_backward``, ...) compute bfloat16 (most also float16) in float32 and round once, where
+# a formula in ember ops would round after every step. ``opmath_vjp`` runs a VJP on float32
+# copies of the saved tensors and of the gradient for those dtypes and rounds its results once;
+# other dtypes run the VJP as it is. The VJP's formula follows the kernel's order of operations.
+
+class _Opmath:
+    """A graph node seen with its saved half-type tensors as float32."""
+
+    __slots__ = ("_node", "inputs", "out")
+
+    def __init__(self, node):
+        self._node = node
+        self.inputs = tuple(t.float() if isinstance(t, Tensor) else t for t in node.inputs)
+        out = getattr(node, "out", None)  # absent where the op saves no output
+        self.out = out.float() if isinstance(out, Tensor) else out
+
+    def __getattr__(self, name):
+        return getattr(self._node, name)
+
+
+_HALF_TYPES = (_dtype.bfloat16, _dtype.float16)
+
+
+def opmath_vjp(vjp, dtypes=_HALF_TYPES):
+    """``vjp`` computed in float32 for gradients of ``dtypes`` (NOTE [ Half-type backward
+    kernels ])."""
+    def wrapped(c, g):
+        if g.dtype not in dtypes:
+            return vjp(c, g)
+        return tuple(None if r is None else r.to(g.dtype) for r in vjp(_Opmath(c), g.float()))
+    return wrapped
+
+
+def _tanh_vjp(c, g):
+    y = c.out
+    return (g * (1 - y * y) if y.dtype.is_floating_point else g * _cj(1 - y * y),)
+
+
+def _sigmoid_vjp(c, g):
+    # float16 runs PyTorch's generic kernel, in float16 arithmetic
+    y = c.out
+    return (g * (1 - y) * y if y.dtype.is_floating_point else g * _cj((1 - y) * y),)
+
+
 def _relu(xp, x):
     return xp.maximum(x, x.dtype.type(0))
 
@@ -202,13 +248,13 @@ _UNARY = {
     "atan": ("arctan", FLOAT, (0,), lambda c, g: (g / _cj(1 + c.inputs[0] ** 2),)),
     "sinh": ("sinh", FLOAT, (0,), lambda c, g: (g * _cj(c.inputs[0].cosh()),)),
     "cosh": ("cosh", FLOAT, (0,), lambda c, g: (g * _cj(c.inputs[0].sinh()),)),
-    "tanh": ("tanh", FLOAT, ("out",), lambda c, g: (g * _cj(1 - c.out ** 2),)),
+    "tanh": ("tanh", FLOAT, ("out",), opmath_vjp(_tanh_vjp)),
     "asinh": ("arcsinh", FLOAT, (0,),
               lambda c, g: (g * _cj((c.inputs[0] ** 2 + 1).rsqrt()),)),
     "acosh": ("arccosh", FLOAT, (0,),
               lambda c, g: (g * _cj((c.inputs[0] ** 2 - 1).rsqrt()),)),
     "atanh": ("arctanh", FLOAT, (0,), lambda c, g: (g / _cj(1 - c.inputs[0] ** 2),)),
-    "sigmoid": (_sigmoid, FLOAT, ("out",), lambda c, g: (g * _cj(c.out * (1 - c.out)),)),
+    "sigmoid": (_sigmoid, FLOAT, ("out",), opmath_vjp(_sigmoid_vjp, (_dtype.bfloat16,))),
     "relu": (_relu, ("if", False), ("out",), lambda c, g: (g * (c.out > 0),)),
     "reciprocal": ("reciprocal", FLOAT, ("out",), lambda c, g: (-g * _cj(c.out * c.out),)),
     "square": (_square, ANY, (0,), lambda c, g: (2 * g * _cj(c.inputs[0]),)),

@@ -24,13 +24,15 @@ def _same_dtype(name, a, b):
             .replace("BFloat16", "c10::BFloat16"))
 
 
-def _mm_core(xp, a, b):
+def _mm_core(xp, a, b, rounded=True):
+    """``a @ b``; half types accumulate in float32, rounded back unless not ``rounded``."""
     dt = _dtype.FROM_NP[a.dtype]
     if dt is _dtype.bool:
         return xp.matmul(a.astype(np.uint8), b.astype(np.uint8)).astype(bool)
     acc = acc_dtype(dt)
     if acc is not dt:
-        return xp.matmul(a.astype(acc.np), b.astype(acc.np)).astype(dt.np)
+        m = xp.matmul(a.astype(acc.np), b.astype(acc.np))
+        return m.astype(dt.np) if rounded else m
     return xp.matmul(a, b)
 
 
@@ -100,7 +102,7 @@ register("matmul", _matmul, save={0: (1,), 1: (0,)}, vjp=_matmul_vjp,
          backward_name=_matmul_name)
 
 
-def _mm(xp, a, b):
+def _mm(xp, a, b, rounded=True):
     if a.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if b.ndim != 2:
@@ -110,7 +112,7 @@ def _mm(xp, a, b):
         raise RuntimeError(
             f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
             f"{b.shape[0]}x{b.shape[1]})")
-    return _mm_core(xp, a, b)
+    return _mm_core(xp, a, b, rounded)
 
 
 def _bmm(xp, a, b):
@@ -140,11 +142,13 @@ def _addmm(xp, bias, a, b, beta=1, alpha=1):
     if a.dtype != b.dtype and a.ndim == 2 == b.ndim:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                            f"{_dtype.FROM_NP[a.dtype].word} and {_dtype.FROM_NP[b.dtype].word}")
-    m = _mm(xp, a, b)
+    # half types: ``beta * bias + alpha * (a @ b)`` in float32, rounded once, as PyTorch's gemm
+    m = _mm(xp, a, b, rounded=False)
     if alpha != 1:
         m = m * m.dtype.type(alpha)
     if beta == 0:
-        return xp.broadcast_to(m, np.broadcast_shapes(bias.shape, m.shape)).copy()
+        out = xp.broadcast_to(m, np.broadcast_shapes(bias.shape, m.shape))
+        return out.astype(a.dtype)
     bias = bias.astype(m.dtype, copy=False)
     out = xp.add(m, bias if beta == 1 else bias * m.dtype.type(beta))
     if out.shape != m.shape:
@@ -152,7 +156,7 @@ def _addmm(xp, bias, a, b, beta=1, alpha=1):
             f"The expanded size of the tensor ({m.shape[-1]}) must match the existing size "
             f"({bias.shape[-1]}) at non-singleton dimension 1.  Target sizes: {list(m.shape)}."
             f"  Tensor sizes: {list(bias.shape)}")
-    return out
+    return out.astype(a.dtype, copy=False)
 
 
 def _addmm_vjp(c, g):

@@ -15,13 +15,42 @@ a pointwise backward op (``lstm_cell_backward``, ``gru_cell_backward``: gate gra
 pass) followed by ember matmuls for the gradients of h, W_hh and b_hh. The backward ops have
 hand-written VJPs in ember ops, and the cells' VJPs take gradients arriving at the workspace
 outputs (which only double backward sends), so gradients of every order are exact.
+
+Half-type (bfloat16, float16) cells compute in float32 and round where PyTorch's CPU cell, a
+chain of half-type ops (``linear_hh(h).add_(gx)``, ``sigmoid_``, ``f * c + i * g``, ...), rounds
+each result; their backward ops compute in float32 and round once (``_in_float32``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype
 from .registry import REGISTRY, register
+
+_HALF = (np.dtype(np.float16), np.dtype(_dtype.bfloat16.np))
+
+
+def _keep(a):
+    return a
+
+
+def _in_float32(impl, rounds=False):
+    """``impl`` over float32 copies of half-type arrays, its outputs rounded back; with
+    ``rounds``, ``impl`` takes ``rd``, which rounds an intermediate result through the half
+    type where PyTorch's cell (a chain of half-type ops) rounds it."""
+    def run(xp, *arrays):
+        half = next((a.dtype for a in arrays if a is not None and a.dtype in _HALF), None)
+        if half is None:
+            return impl(xp, *arrays, rd=_keep) if rounds else impl(xp, *arrays)
+        arrays = tuple(None if a is None else a.astype(np.float32) for a in arrays)
+        if rounds:
+            out = impl(xp, *arrays, rd=lambda a: a.astype(half).astype(np.float32))
+        else:
+            out = impl(xp, *arrays)
+        return out.astype(half) if not isinstance(out, tuple) else \
+            tuple(o.astype(half) for o in out)
+    return run
 
 
 def _sigmoid_(xp, a) -> None:
@@ -34,13 +63,14 @@ def _sigmoid_(xp, a) -> None:
     xp.reciprocal(a, out=a)
 
 
-def _hidden_gates(xp, gx, h, w, b):
+def _hidden_gates(xp, gx, h, w, b, rd=_keep):
     """``gx + h @ w^T + b`` as a new array."""
     gates = xp.matmul(h, w.T)
     if b is not None:
         gates += b
+    gates = rd(gates)
     gates += gx  # PyTorch's order: linear(h, W_hh, b_hh).add_(gx)
-    return gates
+    return rd(gates)
 
 
 def _zeros_like(t):
@@ -50,8 +80,8 @@ def _zeros_like(t):
 # -- simple RNN -----------------------------------------------------------------------------------
 
 def _rnn_cell(nonlinearity):
-    def impl(xp, gx, h, w, b):
-        pre = _hidden_gates(xp, gx, h, w, b)
+    def impl(xp, gx, h, w, b, rd=_keep):
+        pre = _hidden_gates(xp, gx, h, w, b, rd)
         return xp.tanh(pre, out=pre) if nonlinearity == "tanh" else \
             xp.maximum(pre, 0, out=pre)
     return impl
@@ -66,22 +96,26 @@ def _rnn_cell_vjp(c, g):
             d.t().mm(h) if need[2] else None, d.sum(0) if b is not None and need[3] else None)
 
 
-register("rnn_tanh_cell", _rnn_cell("tanh"), save=(1, 2, 3, "out"), vjp=_rnn_cell_vjp)
-register("rnn_relu_cell", _rnn_cell("relu"), save=(1, 2, 3, "out"), vjp=_rnn_cell_vjp)
+register("rnn_tanh_cell", _in_float32(_rnn_cell("tanh"), True), save=(1, 2, 3, "out"),
+         vjp=_rnn_cell_vjp)
+register("rnn_relu_cell", _in_float32(_rnn_cell("relu"), True), save=(1, 2, 3, "out"),
+         vjp=_rnn_cell_vjp)
 
 
 # -- LSTM -----------------------------------------------------------------------------------------
 
-def _lstm_cell(xp, gx, h, c, w, b):
-    act = _hidden_gates(xp, gx, h, w, b)
+def _lstm_cell(xp, gx, h, c, w, b, rd=_keep):
+    act = _hidden_gates(xp, gx, h, w, b, rd)
     n = c.shape[1]
     _sigmoid_(xp, act[:, :2 * n])
     xp.tanh(act[:, 2 * n:3 * n], out=act[:, 2 * n:3 * n])
     _sigmoid_(xp, act[:, 3 * n:])
+    act = rd(act)
     i, f, g, o = act[:, :n], act[:, n:2 * n], act[:, 2 * n:3 * n], act[:, 3 * n:]
-    c_new = f * c
-    c_new += i * g
-    h_new = xp.tanh(c_new)
+    c_new = rd(f * c)
+    c_new += rd(i * g)
+    c_new = rd(c_new)
+    h_new = rd(xp.tanh(c_new))
     h_new *= o
     return h_new, c_new, act
 
@@ -155,29 +189,35 @@ def _lstm_cell_backward_vjp(c, grads):
     return d_gh, udc, d_cx, d_act, d_cn
 
 
-register("lstm_cell", _lstm_cell, nout=3, save=(1, 2, 3, 4, "out"), vjp=_lstm_cell_vjp)
-LSTM_CELL_BACKWARD = register("lstm_cell_backward", _lstm_cell_backward, nout=2, save="all",
-                              vjp=_lstm_cell_backward_vjp)
+register("lstm_cell", _in_float32(_lstm_cell, True), nout=3, save=(1, 2, 3, 4, "out"),
+         vjp=_lstm_cell_vjp)
+LSTM_CELL_BACKWARD = register("lstm_cell_backward", _in_float32(_lstm_cell_backward), nout=2,
+                              save="all", vjp=_lstm_cell_backward_vjp)
 
 
 # -- GRU ------------------------------------------------------------------------------------------
 
-def _gru_cell(xp, gx, h, w, b):
+def _gru_cell(xp, gx, h, w, b, rd=_keep):
     n = h.shape[1]
     hh = xp.matmul(h, w.T)
     if b is not None:
         hh += b
+    hh = rd(hh)
     ws = xp.empty((h.shape[0], 4 * n), hh.dtype)
     rz = ws[:, :2 * n]
     xp.add(gx[:, :2 * n], hh[:, :2 * n], out=rz)
+    rz[...] = rd(rz)
     _sigmoid_(xp, rz)
+    rz[...] = rd(rz)
     r, z, nn, hn = ws[:, :n], ws[:, n:2 * n], ws[:, 2 * n:3 * n], ws[:, 3 * n:]
     hn[...] = hh[:, 2 * n:]
-    xp.multiply(r, hn, out=nn)
+    nn[...] = rd(r * hn)
     nn += gx[:, 2 * n:]
+    nn[...] = rd(nn)
     xp.tanh(nn, out=nn)
-    h_new = h - nn  # n + z * (h - n), PyTorch's order of operations
-    h_new *= z
+    nn[...] = rd(nn)
+    h_new = rd(h - nn)  # n + z * (h - n), PyTorch's order of operations
+    h_new = rd(h_new * z)
     h_new += nn
     return h_new, ws
 
@@ -250,6 +290,7 @@ def _gru_cell_backward_vjp(c, grads):
     return d_g, d_h, d_ws
 
 
-register("gru_cell", _gru_cell, nout=2, save=(1, 2, 3, "out"), vjp=_gru_cell_vjp)
-GRU_CELL_BACKWARD = register("gru_cell_backward", _gru_cell_backward, nout=2, save="all",
-                             vjp=_gru_cell_backward_vjp)
+register("gru_cell", _in_float32(_gru_cell, True), nout=2, save=(1, 2, 3, "out"),
+         vjp=_gru_cell_vjp)
+GRU_CELL_BACKWARD = register("gru_cell_backward", _in_float32(_gru_cell_backward), nout=2,
+                             save="all", vjp=_gru_cell_backward_vjp)
