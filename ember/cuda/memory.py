@@ -52,7 +52,8 @@ def _install() -> None:
         except cuda.memory.OutOfMemoryError:
             raise _allocator.RawOOM from None
         except runtime.CUDARuntimeError as e:
-            if e.status != runtime.errorMemoryAllocation:
+            # cudaErrorMemoryAllocation (2)
+            if getattr(e, "status", None) != 2 and "cudaErrorMemoryAllocation" not in str(e):
                 raise
             raise _allocator.RawOOM from None
         return mem.ptr, mem
