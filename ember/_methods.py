@@ -396,6 +396,13 @@ def record_stream(self, stream) -> None:
     memory._record_stream(self, stream)
 
 
+def get_device(self) -> int:
+    """The CUDA device index of this tensor, -1 on the CPU."""
+    idx = self.device.index
+    return -1 if idx is None else idx
+
+
+Tensor.get_device = get_device
 Tensor.pin_memory = pin_memory
 Tensor.is_pinned = is_pinned
 Tensor.record_stream = record_stream

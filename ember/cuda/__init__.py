@@ -34,7 +34,9 @@ def _lazy_init():
     if not _INITIALIZED[0]:
         from ..backends import for_device
         for_device(_device.device("cuda"))
+        import cupy
         _INITIALIZED[0] = True
+        return cupy
     import cupy
     return cupy
 

@@ -157,10 +157,11 @@ def max_memory_cached(device=None) -> int:
 
 
 def _initialized_allocator():
-    from . import _lazy_init, _unavailable, is_available
-    if not is_available():
-        raise _unavailable()
-    _lazy_init()
+    if ALLOCATOR is None:
+        from . import _lazy_init, _unavailable, is_available
+        if not is_available():
+            raise _unavailable()
+        _lazy_init()
     return ALLOCATOR
 
 

@@ -38,14 +38,17 @@ class FakeCudaArray(np.ndarray):
         if obj is None or (self.base is None and self.flags.owndata):
             _count(self)
 
+    def __getitem__(self, index):
+        r = super().__getitem__(index)
+        if isinstance(r, np.generic):  # CuPy indexing gives 0-d arrays, never scalars
+            r = _own(np.asarray(r))
+            r.dev = self.dev
+        return r
+
     def __array_wrap__(self, arr, context=None, return_scalar=False):
-        if type(arr) is FakeCudaArray:
-            return arr  # never a scalar, as CuPy
-        if arr.flags.owndata:
-            _count(arr)
-        out = arr.view(FakeCudaArray)
+        out = arr if type(arr) is FakeCudaArray else _own(arr)
         out.dev = self.dev
-        return out
+        return out  # never a scalar, as CuPy
 
 
 def _count(owner) -> None:
@@ -56,14 +59,61 @@ def _count(owner) -> None:
     weakref.finalize(owner, ALLOCATOR.free, block)
 
 
+def _own(r: np.ndarray) -> FakeCudaArray:
+    """A fake array owning a copy of the host array ``r`` (so views and bases behave as
+    CuPy's), or ``r`` seen as the fake array it is a view of."""
+    base = r
+    while isinstance(base, np.ndarray) and type(base) is not FakeCudaArray:
+        base = base.base
+    if type(base) is FakeCudaArray:
+        base = _root(base)
+        off = r.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        out = FakeCudaArray(r.shape, r.dtype, buffer=base, offset=off, strides=r.strides)
+        out.dev = base.dev
+        return out
+    order = "F" if r.flags.f_contiguous and not r.flags.c_contiguous else "C"
+    out = FakeCudaArray(r.shape, r.dtype, order=order)
+    out[...] = r
+    return out
+
+
+def _root(a: FakeCudaArray) -> FakeCudaArray:
+    while isinstance(a.base, FakeCudaArray):
+        a = a.base
+    return a
+
+
+def _as_strided(x, shape=None, strides=None, **kw):
+    """NumPy's ``as_strided`` makes a subclass view over a plain array; CuPy's is a view."""
+    root = _root(x)
+    off = x.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    out = FakeCudaArray(tuple(shape), x.dtype, buffer=root, offset=off, strides=tuple(strides))
+    out.dev = x.dev
+    return out
+
+
+def _settle(r):
+    """A result viewing a plain NumPy temporary (NumPy's fancy indexing and other routines
+    do that for subclasses, and its base chains stop at a change of type) becomes an array of
+    its own, so base-based view checks see what they would see on CuPy."""
+    if type(r) is not FakeCudaArray or r.base is None:
+        return r
+    base = r.base
+    while isinstance(base, FakeCudaArray) and base.base is not None:
+        base = base.base
+    if isinstance(base, FakeCudaArray):
+        return r
+    out = FakeCudaArray(r.shape, r.dtype)
+    out[...] = r
+    out.dev = r.dev
+    return out
+
+
 def _wrap(r):
     if type(r) is np.ndarray:
-        _count(r)
-        out = r.view(FakeCudaArray)
-        out.dev = _CURRENT[0]
-        return out
+        return _own(r)
     if isinstance(r, np.generic):
-        return _wrap(np.asarray(r))
+        return _own(np.asarray(r))
     if isinstance(r, tuple):
         return tuple(_wrap(x) for x in r)
     if isinstance(r, list):
@@ -71,12 +121,27 @@ def _wrap(r):
     return r
 
 
-class _Namespace(types.SimpleNamespace):
+class _Ufunc:
+    """A NumPy ufunc whose results (also of ``at``, ``reduce``, ...) are fake arrays."""
+
+    def __init__(self, uf):
+        self._uf = uf
+
+    def __call__(self, *args, **kw):
+        return _wrap(self._uf(*args, **kw))
+
+    def __getattr__(self, name):
+        v = getattr(self._uf, name)
+        if not callable(v):
+            return v
+        return lambda *a, **k: _wrap(v(*a, **k))
+
+
+class _Namespace:
     """``np`` (or a submodule of it) whose functions return FakeCudaArray."""
 
     def __init__(self, mod):
-        super().__init__()
-        object.__setattr__(self, "_mod", mod)
+        self._mod = mod
 
     def __getattr__(self, name):
         v = getattr(self._mod, name)
@@ -84,6 +149,10 @@ class _Namespace(types.SimpleNamespace):
             return _Namespace(v)
         if isinstance(v, type) or not callable(v):
             return v
+        if isinstance(v, np.ufunc):
+            return _Ufunc(v)
+        if name == "as_strided":
+            return _as_strided
 
         def fn(*args, **kw):
             return _wrap(v(*args, **kw))
@@ -114,7 +183,8 @@ class FakeCudaBackend:
                 elif a.dev != dev:
                     raise DeviceMismatch
         with on_index(dev if dev >= 0 else _CURRENT[0]):
-            return fn(xp, *arrays, **params)
+            out = fn(xp, *arrays, **params)
+        return tuple(map(_settle, out)) if isinstance(out, tuple) else _settle(out)
 
     @staticmethod
     def on(dev):
@@ -127,7 +197,7 @@ class FakeCudaBackend:
     @staticmethod
     def from_numpy(arr, dev, non_blocking=False):
         with on_index(_CURRENT[0] if dev.index is None else dev.index):
-            return _wrap(np.array(arr, copy=True))
+            return _own(np.array(arr, copy=True))
 
     @staticmethod
     def to_device(arr, dev, non_blocking=False):
@@ -164,6 +234,9 @@ def fake_cuda(monkeypatch):
     monkeypatch.setattr(ember.cuda, "current_device", lambda: _CURRENT[0])
     monkeypatch.setattr(ember.cuda, "device_count", lambda: NDEV)
     monkeypatch.setattr(memory, "ALLOCATOR", ALLOCATOR)
+    monkeypatch.setattr(ember.cuda.random, "default_generators", ())
+    monkeypatch.setattr(ember.cuda, "default_generators", ())
+    monkeypatch.setattr(ember.cuda.random, "_PENDING", {})
     try:
         yield backend
     finally:
