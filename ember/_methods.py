@@ -295,7 +295,7 @@ def _as_device(d) -> _device_cls:
     return dev
 
 
-def _parse_to(args, kwargs):
+def _parse_to(args, kwargs, with_non_blocking: bool = False):
     """PyTorch's to() overloads: ``(dtype, non_blocking, copy)``, ``(device, dtype,
     non_blocking, copy)`` and ``(tensor, non_blocking, copy)``, each with keywords."""
     dtype = kwargs.pop("dtype", None)
@@ -321,7 +321,9 @@ def _parse_to(args, kwargs):
             non_blocking = kwargs.pop("non_blocking", non_blocking)
             kwargs.pop("memory_format", None)
             if not kwargs:
-                return dtype, (None if dev is None else _as_device(dev)), copy, non_blocking
+                dev = None if dev is None else _as_device(dev)
+                return (dtype, dev, copy, non_blocking) if with_non_blocking else \
+                    (dtype, dev, copy)
     got = ", ".join([type(a).__name__ for a in args] + [f"{k}=..." for k in kwargs])
     raise TypeError(f"to() received an invalid combination of arguments - got ({got}), but "
                     "expected one of: (device, dtype, non_blocking, copy), (dtype, non_blocking, "
@@ -331,7 +333,7 @@ def _parse_to(args, kwargs):
 def to(self, *args, **kwargs):
     """Convert dtype and/or device: ``t.to(ember.float64)``, ``t.to('cuda')``, ``t.to(other)``.
     Returns self when nothing changes (unless ``copy=True``); copies keep a dense layout."""
-    dtype, dev, copy, non_blocking = _parse_to(args, kwargs)
+    dtype, dev, copy, non_blocking = _parse_to(args, kwargs, True)
     out = self
     if dev is not None and dev != self.device and not (
             dev.type == self.device.type and dev.index is None and _is_current(self.device)):
