@@ -251,13 +251,13 @@ class CachingAllocator:
     def _process_pending(self) -> None:
         if not self._pending:
             return
-        keep = []
-        for block, events in self._pending:
+        # swapped out first: a block freed meanwhile (a finaliser run by the GC) is kept
+        pending, self._pending = self._pending, []
+        for block, events in pending:
             if all(e.query() for e in events):
                 self._cache(block)
             else:
-                keep.append((block, events))
-        self._pending = keep
+                self._pending.append((block, events))
 
     def record_stream(self, ptr: int, key, stream) -> bool:
         """Mark the block at ``ptr`` as used on ``stream`` (whose pool key is ``key``) too;
