@@ -12,7 +12,9 @@ from . import (  # noqa: F401 - _methods binds Tensor methods
     _methods,
     amp,
     autograd,
+    backends,
     cpu,
+    cuda,
     distributions,
     fft,
     linalg,
@@ -128,6 +130,11 @@ from .autograd.grad_mode import (  # noqa: F401
     no_grad,
     set_grad_enabled,
 )
+from .backends.cuda import (  # noqa: F401
+    get_float32_matmul_precision,
+    set_float32_matmul_precision,
+)
+from .cuda import OutOfMemoryError  # noqa: F401
 from .random import *  # noqa: F401, F403 - Generator, manual_seed, rand, ...
 from .serialization import load, save  # noqa: F401
 

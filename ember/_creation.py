@@ -545,17 +545,24 @@ def _out_dtype(out, dtype):
     return dtype
 
 
+def _fill_array(xp, fill, size: tuple, dtype):
+    if fill is None:
+        return xp.empty(size, dtype.np)
+    if fill == 0 and not isinstance(fill, complex):
+        return xp.zeros(size, dtype.np)
+    return xp.full(size, _scalar_to(fill, dtype), dtype.np)
+
+
 def _filled(fill, size: tuple, dtype, dev, requires_grad, out=None) -> Tensor:
     dtype = _out_dtype(out, dtype) or _dtype.get_default_dtype()
     d = _device(dev)
-    xp = np if d.type == "cpu" else for_device(d).xp
-    if fill is None:
-        arr = xp.empty(size, dtype.np)
-    elif fill == 0 and not isinstance(fill, complex):
-        arr = xp.zeros(size, dtype.np)
+    if d.type == "cpu":
+        arr = _torch_strides_if_empty(_fill_array(np, fill, size, dtype))
     else:
-        arr = xp.full(size, _scalar_to(fill, dtype), dtype.np)
-    t = _make(_torch_strides_if_empty(arr) if xp is np else arr)
+        backend = for_device(d)
+        with backend.on(d):  # made on ``d``, not on the current device
+            arr = _fill_array(backend.xp, fill, size, dtype)
+    t = _make(arr)
     if requires_grad:
         _check_grad_dtype(dtype)
         t._requires_grad = True

@@ -6,6 +6,7 @@ Operators are the hot path: each is a direct ``apply`` of its registry op, witho
 from __future__ import annotations
 
 import builtins
+import sys
 import warnings
 
 from . import _creation, _dtype, autograd
@@ -294,7 +295,7 @@ def _as_device(d) -> _device_cls:
     return dev
 
 
-def _parse_to(args, kwargs):
+def _parse_to(args, kwargs, with_non_blocking: bool = False):
     """PyTorch's to() overloads: ``(dtype, non_blocking, copy)``, ``(device, dtype,
     non_blocking, copy)`` and ``(tensor, non_blocking, copy)``, each with keywords."""
     dtype = kwargs.pop("dtype", None)
@@ -317,10 +318,12 @@ def _parse_to(args, kwargs):
         if len(flags) <= 2:
             non_blocking, copy = (flags + [False, False])[:2]
             copy = kwargs.pop("copy", copy)
-            kwargs.pop("non_blocking", non_blocking)
+            non_blocking = kwargs.pop("non_blocking", non_blocking)
             kwargs.pop("memory_format", None)
             if not kwargs:
-                return dtype, (None if dev is None else _as_device(dev)), copy
+                dev = None if dev is None else _as_device(dev)
+                return (dtype, dev, copy, non_blocking) if with_non_blocking else \
+                    (dtype, dev, copy)
     got = ", ".join([type(a).__name__ for a in args] + [f"{k}=..." for k in kwargs])
     raise TypeError(f"to() received an invalid combination of arguments - got ({got}), but "
                     "expected one of: (device, dtype, non_blocking, copy), (dtype, non_blocking, "
@@ -330,11 +333,12 @@ def _parse_to(args, kwargs):
 def to(self, *args, **kwargs):
     """Convert dtype and/or device: ``t.to(ember.float64)``, ``t.to('cuda')``, ``t.to(other)``.
     Returns self when nothing changes (unless ``copy=True``); copies keep a dense layout."""
-    dtype, dev, copy = _parse_to(args, kwargs)
+    dtype, dev, copy, non_blocking = _parse_to(args, kwargs, True)
     out = self
     if dev is not None and dev != self.device and not (
-            dev.type == self.device.type and dev.index is None):
-        out = apply(R["_to_device"], (out,), {"device": dev, "source": self.device})
+            dev.type == self.device.type and dev.index is None and _is_current(self.device)):
+        out = apply(R["_to_device"], (out,), {"device": dev, "source": self.device,
+                                               "non_blocking": builtins.bool(non_blocking)})
     if dtype is not None and dtype is not out.dtype or copy and out is self:
         out = apply(R["_to_copy"], (out,), {"dtype": dtype or out.dtype})
     return out
@@ -350,7 +354,60 @@ for _n, _d in [("float", "float32"), ("double", "float64"), ("half", "float16"),
 Tensor.cpu = lambda self, memory_format=None: to(self, "cpu")
 Tensor.cuda = lambda self, device=None, non_blocking=False, memory_format=None: to(
     self, _device_cls("cuda", device if isinstance(device, builtins.int) else None)
-    if not isinstance(device, (str, _device_cls)) else device)
+    if not isinstance(device, (str, _device_cls)) else device, non_blocking=non_blocking)
+
+
+def _is_current(dev) -> bool:
+    """Whether ``dev`` (a tensor's device) is its type's current device: ``t.to('cuda')``
+    keeps a tensor on cuda:1 only while cuda:1 is current, as in PyTorch."""
+    if dev.index is None or dev.type != "cuda":
+        return True
+    from . import cuda
+    return dev.index == cuda.current_device()
+
+
+def pin_memory(self, device=None):
+    """A copy in page-locked host memory, from which ``.to('cuda', non_blocking=True)`` is
+    asynchronous (a CPU tensor only; needs CUDA)."""
+    from . import cuda
+    if self.device.type != "cpu":
+        raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+    if not cuda.is_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+    if self.is_pinned():
+        return self
+    from .backends import for_device
+    return _make(for_device(_device_cls("cuda")).pin(self._data))
+
+
+def is_pinned(self, device=None) -> bool:
+    """Whether this CPU tensor is in page-locked memory (``pin_memory()``)."""
+    if self.device.type != "cpu" or "cupy" not in sys.modules:
+        return False
+    from .backends.cuda import is_pinned as pinned
+    return pinned(self._data)
+
+
+def record_stream(self, stream) -> None:
+    """Tell the caching allocator that ``stream`` uses this CUDA tensor, so its memory is not
+    reused before the work queued on ``stream`` so far is done."""
+    from .cuda import streams
+    if not isinstance(stream, streams.Stream):
+        raise RuntimeError("unknown parameter type")
+    from .cuda import memory
+    memory._record_stream(self, stream)
+
+
+def get_device(self) -> int:
+    """The CUDA device index of this tensor, -1 on the CPU."""
+    idx = self.device.index
+    return -1 if idx is None else idx
+
+
+Tensor.get_device = get_device
+Tensor.pin_memory = pin_memory
+Tensor.is_pinned = is_pinned
+Tensor.record_stream = record_stream
 Tensor.type_as = lambda self, other: to(self, other.dtype)
 
 

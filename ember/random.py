@@ -7,7 +7,7 @@ import builtins
 
 import numpy as np
 
-from . import _dtype
+from . import _creation, _dtype
 from ._creation import (
     _check_grad_dtype,
     _check_size,
@@ -83,7 +83,9 @@ default_generator = Generator()
 
 
 def manual_seed(seed) -> Generator:
-    """Seed the default generator; returns it: ``ember.manual_seed(0)``."""
+    """Seed the default generator (and the CUDA ones); returns it: ``ember.manual_seed(0)``."""
+    from .cuda import random as cuda_random
+    cuda_random.manual_seed_all(seed)
     return default_generator.manual_seed(seed)
 
 
@@ -104,13 +106,30 @@ def set_rng_state(new_state: Tensor) -> None:
     default_generator.set_state(new_state)
 
 
-def _gen(generator) -> CPUGenerator:
+def _gen(generator, device=None) -> CPUGenerator:
+    """The engine to draw from: ``generator``'s, else the default generator of ``device``
+    (a CUDA device has its own, NOTE [ CUDA generators ])."""
     if generator is None:
-        return default_generator._engine
+        if device is None or _device_type(device) == "cpu":
+            return default_generator._engine
+        from .cuda import _index
+        from .cuda.random import default_generator as cuda_default
+        return cuda_default(_index(_device_cls(device)))._engine
     if not isinstance(generator, Generator):
         raise TypeError(f"expected an ember.Generator for 'generator', got "
                         f"{_type_name(generator)}")
     return generator._engine
+
+
+def _target(device, out):
+    """The device samples go to: ``out``'s, else ``device``, else the default device."""
+    if out is not None:
+        return out.device
+    return device if device is not None else _creation.get_default_device()
+
+
+def _device_type(device) -> str:
+    return device.type if isinstance(device, _device_cls) else _device_cls(device).type
 
 
 def _float_dtype(dtype, kernel: str) -> _dtype.dtype:
@@ -131,7 +150,8 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     """Uniform samples on [0, 1): ``ember.rand(2, 3)``."""
     size = _sized(size, "rand", size_kw)
     dtype = _float_dtype(_out_dtype(out, dtype), "check_uniform_bounds")
-    return _result(_gen(generator).uniform(size, dtype.np), device, requires_grad, out)
+    eng = _gen(generator, _target(device, out))
+    return _result(eng.uniform(size, dtype.np), device, requires_grad, out)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -139,7 +159,8 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     """Standard normal samples: ``ember.randn(2, 3)``."""
     size = _sized(size, "randn", size_kw)
     dtype = _float_dtype(_out_dtype(out, dtype), "normal_kernel_cpu")
-    return _result(_gen(generator).normal(size, dtype.np), device, requires_grad, out)
+    eng = _gen(generator, _target(device, out))
+    return _result(eng.normal(size, dtype.np), device, requires_grad, out)
 
 
 def _sized(size, fname: str, kw=None) -> tuple:
@@ -178,8 +199,8 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     dtype = _out_dtype(out, dtype) or _dtype.int64
     if requires_grad:
         _check_grad_dtype(dtype)
-    arr = _gen(generator).randint(builtins.int(low), builtins.int(high),
-                                  _sized((size,), "randint"), dtype.np)
+    arr = _gen(generator, _target(device, out)).randint(
+        builtins.int(low), builtins.int(high), _sized((size,), "randint"), dtype.np)
     return _result(arr, device, requires_grad, out)
 
 
@@ -191,8 +212,8 @@ def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, devic
         raise NotImplementedError(f"\"randperm\" not implemented for '{dtype.word}'")
     if requires_grad:
         _check_grad_dtype(dtype)
-    return _result(_gen(generator).randperm(builtins.int(n), dtype.np), device, requires_grad,
-                   out)
+    eng = _gen(generator, _target(device, out))
+    return _result(eng.randperm(builtins.int(n), dtype.np), device, requires_grad, out)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
@@ -200,7 +221,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     """Normal samples: ``ember.normal(mean_tensor, std_tensor)``, ``normal(mean_tensor, 1.)``,
     ``normal(0., std_tensor)``, ``normal(0., 1., size=(3,))``. As in PyTorch, the tensor forms
     give ``mean`` and ``std`` zero gradients."""
-    eng = _gen(generator)
+    ref = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
+    eng = _gen(generator, _target(device, out) if ref is None else ref.device)
     if isinstance(mean, Tensor):
         if isinstance(std, Tensor):
             _check_std_tensor(std)
@@ -267,7 +289,7 @@ def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=
               requires_grad: bool = False, memory_format=None) -> Tensor:
     """Uniform samples in ``input``'s shape, dtype, device and layout: ``ember.rand_like(x)``."""
     dtype = _float_dtype(dtype or input.dtype, "check_uniform_bounds")
-    vals = _gen(generator).uniform((input.numel(),), dtype.np)
+    vals = _gen(generator, device or input.device).uniform((input.numel(),), dtype.np)
     return _sample(vals, tuple(input.shape), _like_strides(input, memory_format),
                    device or input.device, requires_grad)
 
@@ -279,7 +301,7 @@ def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device
     dtype = _float_dtype(dtype or input.dtype, "normal_kernel_cpu")
     shape, n = tuple(input.shape), input.numel()
     strides = _like_strides(input, memory_format)
-    eng = _gen(generator)
+    eng = _gen(generator, device or input.device)
     if strides is None or is_contiguous_strides(shape, strides):
         vals = eng.normal((n,), dtype.np)
     else:
@@ -298,7 +320,7 @@ def randint_like(input: Tensor, low=0, high=None, *, generator=None, dtype=None,
     dtype = dtype or input.dtype
     if requires_grad:
         _check_grad_dtype(dtype)
-    vals = _gen(generator).randint(builtins.int(low), builtins.int(high), (input.numel(),),
-                                   dtype.np)
+    vals = _gen(generator, device or input.device).randint(
+        builtins.int(low), builtins.int(high), (input.numel(),), dtype.np)
     return _sample(vals, tuple(input.shape), _like_strides(input, memory_format),
                    device or input.device, requires_grad)

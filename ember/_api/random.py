@@ -84,7 +84,7 @@ def uniform_(self: Tensor, from_: float = 0, to: float = 1, *, generator=None,
     from_ = kw.pop("from", from_)
     _check_writable(self, "uniform_")
     _require(self, "check_uniform_bounds", complex_=True)
-    vals = _gen(generator).uniform((self.numel(),), _np(self), from_, to)
+    vals = _gen(generator, self.device).uniform((self.numel(),), _np(self), from_, to)
     return _fill(self, vals, "uniform_")
 
 
@@ -93,7 +93,7 @@ def normal_(self: Tensor, mean: float = 0, std: float = 1, *, generator=None) ->
     elements takes PyTorch's vectorised Box-Muller, anything else the serial kernel."""
     _check_writable(self, "normal_")
     _require(self, "normal_kernel_cpu", complex_=True)
-    eng, n, dt = _gen(generator), self.numel(), _np(self)
+    eng, n, dt = _gen(generator, self.device), self.numel(), _np(self)
     if not std >= 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     if self.is_contiguous():
@@ -112,7 +112,7 @@ def random_(self: Tensor, from_=None, to=_UNSET, *, generator=None, **kw) -> Ten
     _check_writable(self, "random_")
     if self.dtype.is_complex:
         raise NotImplementedError(f"\"random_kernel_cpu\" not implemented for '{self.dtype.word}'")
-    eng, n, dt = _gen(generator), self.numel(), _np(self)
+    eng, n, dt = _gen(generator, self.device), self.numel(), _np(self)
     if from_ is None and to is _UNSET:
         return _fill(self, eng.random(n, dt), "random_")
     if to is _UNSET:
@@ -136,7 +136,7 @@ def exponential_(self: Tensor, lambd: float = 1, *, generator=None) -> Tensor:
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     _continuous(self, "Exponential", lambda t: t.dtype.word)
-    vals = _gen(generator).exponential(self.numel(), float(lambd))
+    vals = _gen(generator, self.device).exponential(self.numel(), float(lambd))
     return _fill(self, _to_float_dtype(vals, _np(self)), "exponential_")
 
 
@@ -146,7 +146,7 @@ def geometric_(self: Tensor, p: float, *, generator=None) -> Tensor:
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
     _require(self, "geometric_cpu", ints=True)
-    vals = _gen(generator).geometric(self.numel(), float(p))
+    vals = _gen(generator, self.device).geometric(self.numel(), float(p))
     return _fill(self, _cast(vals, _np(self)), "geometric_")
 
 
@@ -156,7 +156,7 @@ def log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator=None
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
     _require(self, "log_normal_cpu")
-    vals = _gen(generator).log_normal(self.numel(), float(mean), float(std))
+    vals = _gen(generator, self.device).log_normal(self.numel(), float(mean), float(std))
     return _fill(self, _to_float_dtype(vals, _np(self)), "log_normal_")
 
 
@@ -166,7 +166,7 @@ def cauchy_(self: Tensor, median: float = 0, sigma: float = 1, *, generator=None
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
     _continuous(self, "Cauchy", lambda t: _CPP_NAMES.get(_np(t), t.dtype.word))
-    vals = _gen(generator).cauchy(self.numel(), float(median), float(sigma))
+    vals = _gen(generator, self.device).cauchy(self.numel(), float(median), float(sigma))
     return _fill(self, _to_float_dtype(vals, _np(self)), "cauchy_")
 
 
@@ -196,12 +196,13 @@ def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
         # one draw per element in self's memory order, reading p at the same element
         pos = np.argsort(_in_memory_order(np.arange(self.numel()), self).reshape(-1))
         drawn = np.empty(self.numel(), np.bool_)
-        drawn[pos] = _gen(generator).bernoulli(probs.reshape(-1)[pos])
+        drawn[pos] = _gen(generator, self.device).bernoulli(probs.reshape(-1)[pos])
         return _fill(self, drawn.reshape(tuple(self.shape)), "bernoulli_", ordered=False)
     p = float(p)
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
-    return _fill(self, _gen(generator).bernoulli(np.full(self.numel(), p)), "bernoulli_")
+    eng = _gen(generator, self.device)
+    return _fill(self, eng.bernoulli(np.full(self.numel(), p)), "bernoulli_")
 
 
 def _cast(vals: np.ndarray, dt: np.dtype) -> np.ndarray:
@@ -254,7 +255,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
     probs = input._host()
-    eng = _gen(generator)
+    eng = _gen(generator, input.device)
     if not replacement or num_samples == 1:
         # Gumbel-max with exponentials: the top ``num_samples`` of p / q, q ~ Exp(1)
         if probs.size and not (np.all(probs >= 0) and np.all(probs < np.inf)):
@@ -295,7 +296,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
 
     def draw():
-        vals = _gen(generator).poisson(rates.astype(np.float64))
+        vals = _gen(generator, input.device).poisson(rates.astype(np.float64))
         return _finish(_to_float_dtype(vals, rates.dtype).reshape(rates.shape), input.device,
                        False)
     return Sampled.apply(draw, input)
@@ -317,7 +318,7 @@ class _StandardGamma(Function):
         if dt.kind != "f" or dt.itemsize < 4:
             raise NotImplementedError(
                 f"\"gamma_cpu\" not implemented for '{alpha.dtype.word}'")
-        vals = _gen(generator).standard_gamma(a, dt == np.float32).astype(dt)
+        vals = _gen(generator, alpha.device).standard_gamma(a, dt == np.float32).astype(dt)
         out = _finish(np.maximum(vals, np.finfo(dt).tiny).reshape(a.shape), alpha.device, False)
         ctx.save_for_backward(alpha, out)
         return out
@@ -352,7 +353,7 @@ def dirichlet_draw(input: Tensor, generator=None) -> tuple[np.ndarray, np.ndarra
     dt = a.dtype
     if dt.kind != "f" or dt.itemsize < 4:
         raise NotImplementedError(f"\"dirichlet\" not implemented for '{input.dtype.word}'")
-    g = _gen(generator).standard_gamma(a.astype(np.float64), False).reshape(a.shape)
+    g = _gen(generator, input.device).standard_gamma(a.astype(np.float64), False).reshape(a.shape)
     g = np.maximum(g, np.finfo(np.float64).tiny)
     x = (g / g.sum(-1, keepdims=True)).astype(dt)
     return np.minimum(np.maximum(x, np.finfo(dt).tiny), np.nextafter(dt.type(1), dt.type(0))), g

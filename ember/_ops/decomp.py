@@ -50,7 +50,7 @@ def check_matrix(name, a, square=False, what="A"):
 
 def _raise_info(info, ndim, make_msg, cls=LinAlgError):
     """Raise for the first failed batch element of ``info`` (LAPACK's, > 0 on failure)."""
-    flat = np.asarray(info).reshape(-1)
+    flat = _host(info).reshape(-1)
     bad = np.flatnonzero(flat > 0)
     if bad.size:
         b = int(bad[0])
@@ -747,7 +747,14 @@ def _pinv(xp, a, atol=None, rtol=None, hermitian=False):
 
 
 def _is_zero(x):
-    return not np.any(np.asarray(x))
+    return not np.any(_host(x))
+
+
+def _host(a):
+    """A backend array (or number) as a NumPy array (CuPy refuses ``np.asarray``)."""
+    from ..backends import _BY_ARRAY_TYPE
+    backend = _BY_ARRAY_TYPE.get(type(a))
+    return np.asarray(a) if backend is None else backend.to_numpy(a)
 
 
 def pinv_backward(g, pinva, a):

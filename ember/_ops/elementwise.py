@@ -669,10 +669,9 @@ register("fill", _fill, vjp=_fill_vjp, inplace=_fill_inplace)
 register("copy", _copy, vjp=lambda c, g: (g * 0, g), inplace=_copy_inplace)
 
 
-def _to_device(xp, x, device, source):
-    from ..backends import _BY_ARRAY_TYPE, for_device
-    host = _BY_ARRAY_TYPE[type(x)].to_numpy(x)
-    return for_device(device).from_numpy(host, device)
+def _to_device(xp, x, device, source, non_blocking=False):
+    from ..backends import transfer
+    return transfer(x, device, non_blocking)
 
 
 register("_to_device", _to_device, backward_name="ToCopyBackward0",

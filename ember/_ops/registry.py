@@ -38,7 +38,7 @@ from ..autograd.graph import (
     set_history,
     short_name,
 )
-from ..backends import _BY_ARRAY_TYPE
+from ..backends import _BY_ARRAY_TYPE, DeviceMismatch
 
 REGISTRY: dict[str, OpDef] = {}
 # the number of threads with autocast on (NOTE [ Autocast ]): while it is 0, autocast costs
@@ -109,6 +109,7 @@ def _devices_error(op, args):
     for a in args:
         if isinstance(a, Tensor) and str(a.device) not in devs:
             devs.append(str(a.device))
+    devs.sort(key=lambda d: d == "cpu")  # PyTorch names the accelerator (the op's device) first
     return RuntimeError(
         f"{op.name}: Expected all tensors to be on the same device, but found at least two "
         f"devices, {devs[0]} and {devs[1]}!")
@@ -139,7 +140,11 @@ def apply(op: OpDef, args: tuple, params: dict):
     backend = _BY_ARRAY_TYPE[atype]
     fn = op.kernels.get(backend.name, op.impl) if op.kernels else op.impl
     try:
-        out = fn(backend.xp, *arrays, **params)
+        # a backend with several devices checks and selects the device (NOTE [ Backends ])
+        out = fn(backend.xp, *arrays, **params) if backend.call is None else \
+            backend.call(fn, arrays, params)
+    except DeviceMismatch:
+        raise _devices_error(op, args) from None
     except (RuntimeError, ValueError, IndexError, TypeError) as e:
         raise _op_error(op, e, args) from None
     if op.nout == 1:
@@ -341,8 +346,14 @@ def apply_inplace(op: OpDef, self: Tensor, args: tuple, params: dict) -> Tensor:
         for a in arrays:
             if type(a) in _BY_ARRAY_TYPE and type(a) is not type(dst):
                 raise _devices_error(op, (self, *args))
+        backend = _BY_ARRAY_TYPE[type(dst)]
         try:
-            op.inplace(_BY_ARRAY_TYPE[type(dst)].xp, dst, *arrays, **params)
+            if backend.call is None:
+                op.inplace(backend.xp, dst, *arrays, **params)
+            else:
+                backend.call(op.inplace, (dst, *arrays), params)
+        except DeviceMismatch:
+            raise _devices_error(op, (self, *args)) from None
         except (RuntimeError, ValueError, IndexError, TypeError) as e:
             raise _op_error(op, e, (self, *args)) from None
         self._bump_version(op.name + "_")
@@ -391,8 +402,16 @@ def _write_into(op: OpDef, self: Tensor, value) -> None:
             raise RuntimeError(
                 f"{op.name}_: output with shape {list(dst.shape)} doesn't match the broadcast "
                 f"shape {list(shape) if shape else list(value.shape)}")
-    _BY_ARRAY_TYPE[type(dst)].xp.copyto(dst, value, casting="unsafe")
+    backend = _BY_ARRAY_TYPE[type(dst)]
+    if backend.call is None:
+        backend.xp.copyto(dst, value, casting="unsafe")
+    else:
+        backend.call(_copyto, (dst, value), {})
     self._bump_version(op.name + "_")
+
+
+def _copyto(xp, dst, value):
+    xp.copyto(dst, value, casting="unsafe")
 
 
 

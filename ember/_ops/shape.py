@@ -230,8 +230,8 @@ def strided(x, shape, strides, offset=0):
     root = _root_array(x)
     isz = x.itemsize
     start = _address(x) - _address(root) + offset * isz
-    return np.ndarray(tuple(shape), x.dtype, buffer=root, offset=start,
-                      strides=tuple(s * isz for s in strides))
+    return type(x)(tuple(shape), x.dtype, buffer=root, offset=start,
+                   strides=tuple(s * isz for s in strides))
 
 
 def _elem_strides(x):

@@ -513,7 +513,7 @@ def _histc(xp, x, bins=100, min=0, max=0):  # noqa: A002
         raise RuntimeError(f"torch.histc: range of [{_g(lo)}, {_g(hi)}] is not finite")
     if lo > hi:
         raise RuntimeError("torch.histc: max must be larger than min")
-    edges = _linspace_values(lo, hi, bins + 1, _dtype.FROM_NP[x.dtype])
+    edges = xp.asarray(_linspace_values(lo, hi, bins + 1, _dtype.FROM_NP[x.dtype]))
     return _count_bins(xp, x, edges, None, _linear_pos(xp, x, edges[0], edges[-1], bins))
 
 
@@ -545,7 +545,7 @@ def _histogram(xp, x, bins, weight=None, range=None, density=False):  # noqa: A0
                                f"{_g(lo)} max {_g(hi)} for dimension 0")
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
-        edges = _linspace_values(lo, hi, bins + 1, _dtype.FROM_NP[x.dtype])
+        edges = xp.asarray(_linspace_values(lo, hi, bins + 1, _dtype.FROM_NP[x.dtype]))
         # linear interpolation, then the neighbouring edges decide (PyTorch's local search)
         p = _linear_pos(xp, x, edges[0], edges[-1], bins)
         p = xp.clip(p, 0, bins)

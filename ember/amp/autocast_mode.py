@@ -196,8 +196,8 @@ def _cuda_available() -> bool:
 
 
 def _cuda_bf16_supported() -> bool:
-    import cupy
-    return int(cupy.cuda.Device().compute_capability) >= 80
+    from .. import cuda
+    return cuda.is_bf16_supported()
 
 
 def autocast_decorator(autocast_instance, func):

@@ -13,17 +13,18 @@ class CPUBackend:
     name = "cpu"
     xp = np
     array_type = np.ndarray
+    call = None  # one array type, one device: the registry calls impls directly
 
     @staticmethod
     def device_of(arr) -> object:
         return CPU
 
     @staticmethod
-    def to_numpy(arr) -> np.ndarray:
+    def to_numpy(arr, non_blocking: bool = False) -> np.ndarray:
         return arr
 
     @staticmethod
-    def from_numpy(arr: np.ndarray, dev) -> np.ndarray:
+    def from_numpy(arr: np.ndarray, dev, non_blocking: bool = False) -> np.ndarray:
         return arr
 
 
