@@ -300,7 +300,8 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
                            "linalg.matrix_power: The input tensor A must have at least 2 "
                            "dimensions.")
     if n == 0:  # the identity, still connected to the graph as PyTorch's copy_ is
-        return F.clone(input).copy_(_creation.eye(input.shape[-1], dtype=input.dtype))
+        return F.clone(input).copy_(_creation.eye(input.shape[-1], dtype=input.dtype,
+                                                      device=input.device))
     a = inv(input) if n < 0 else input
     n = abs(n)
     result = None
@@ -423,7 +424,7 @@ def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:  # noqa: N803
     if L.ndim < 2:
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 "
                            "dimensions.")
-    eye = _creation.eye(L.shape[-1], dtype=L.dtype).expand(L.shape)
+    eye = _creation.eye(L.shape[-1], dtype=L.dtype, device=L.device).expand(L.shape)
     return cholesky_solve(eye, L, upper)
 
 
@@ -572,7 +573,7 @@ def householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:  # noqa:
     if A.dtype != tau.dtype:
         raise RuntimeError(f"{name}: tau dtype {tau.dtype} does not match input dtype {A.dtype}")
     check_float(name, _data(A))
-    eye = _creation.eye(m, n, dtype=A.dtype)
+    eye = _creation.eye(m, n, dtype=A.dtype, device=A.device)
     v = tril(A, -1) + eye
     q = eye.expand(tuple(A.shape)) if A.ndim > 2 else eye
     for i in reversed(range(k)):
@@ -621,8 +622,9 @@ def _eps(a: Tensor) -> float:
 
 
 def _as_t(x, like: Tensor) -> Tensor:
-    return x.to(like.dtype) if isinstance(x, Tensor) else _creation.tensor(float(x),
-                                                                           dtype=like.dtype)
+    if isinstance(x, Tensor):
+        return x.to(like.dtype)
+    return _creation.tensor(float(x), dtype=like.dtype, device=like.device)
 
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None,  # noqa: A002

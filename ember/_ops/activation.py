@@ -344,7 +344,7 @@ register("hardtanh", _hardtanh, save=(0,), vjp=lambda c, g: (
 def _threshold(xp, x, threshold, value):
     if x.dtype == np.bool_:
         raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
-    v = np.asarray(value).astype(x.dtype)
+    v = xp.asarray(value).astype(x.dtype)
     return xp.where(x <= threshold, v, x)
 
 

@@ -50,7 +50,7 @@ def run(kernel, operands: list, written: tuple, keys: list, ntmp: int, name: str
     after: list = []  # copies back into non-contiguous operands, once every block has run
 
     def call(key, flat):
-        kernel(xp, key, flat, _tmps(xp, flat[0].dtype, flat[0].size, ntmp))
+        kernel(xp, key, flat, _tmps(xp, flat[0], ntmp))
 
     def gathered(idx):
         bufs = [xp.concatenate([a[i].reshape(-1) for i in idx]) for a in arrays]
@@ -133,15 +133,17 @@ def _run_jobs(jobs: list) -> None:
         job()
 
 
-def _tmps(xp, dtype, length: int, ntmp: int) -> list:
-    """``ntmp`` scratch arrays of ``length`` for the calling thread (reused across calls)."""
+def _tmps(xp, like, ntmp: int) -> list:
+    """``ntmp`` scratch arrays of ``like``'s length, dtype and device for the calling thread
+    (reused across calls)."""
     cache = getattr(_LOCAL, "cache", None)
     if cache is None:
         cache = _LOCAL.cache = {}
-    bufs = cache.get((xp, dtype))
+    key, length = (xp, like.dtype, getattr(like, "device", None)), like.size
+    bufs = cache.get(key)
     if bufs is None or len(bufs) < ntmp or bufs[0].size < length:
         size = max(length, 2 * CHUNK)
-        bufs = cache[(xp, dtype)] = [xp.empty(size, dtype) for _ in range(ntmp)]
+        bufs = cache[key] = [xp.empty(size, like.dtype) for _ in range(ntmp)]
     return [b[:length] for b in bufs[:ntmp]]
 
 

@@ -229,19 +229,14 @@ def _flat(out):
 
 # composites that make a CPU tensor (``arange``/``eye``/``tensor`` without ``device=``) and
 # mix it with the input: a cross-device error on CUDA (docs/cuda.md, "xp audit")
-MIXES_CPU = {"matrix_rank", "householder_product", "one_hot", "embedding_bag",
+MIXES_CPU = {"embedding_bag",
              "multilabel_margin_loss", "multi_margin_loss"}
-# samples built with ``m.eye(n)`` (on the default device) beside the device inputs
-SAMPLE_ON_CPU = {"linalg_cholesky_ex", "linalg_cholesky", "cholesky", "cholesky_solve",
-                 "cholesky_inverse", "linalg_pinv_hermitian"}
 
 
 def _op_param(op):
     marks = []
     if op.name in MIXES_CPU:
         marks.append(pytest.mark.xfail(strict=True, reason="makes a CPU tensor (docs/cuda.md)"))
-    if op.name in SAMPLE_ON_CPU:
-        marks.append(pytest.mark.skip(reason="the sample itself makes a CPU tensor"))
     return pytest.param(op, id=op.name, marks=marks)
 
 

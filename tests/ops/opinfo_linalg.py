@@ -65,7 +65,7 @@ def _spd(rng, shape, dtype):
 
 def _hpd(m, a):
     """``a a^H + I``: Hermitian positive-definite from any square ``a``."""
-    return a @ a.mH + m.eye(a.shape[-1], dtype=a.dtype)
+    return a @ a.mH + m.eye(a.shape[-1], dtype=a.dtype, device=a.device)
 
 
 def _sym(m, a):
