@@ -117,6 +117,11 @@ def _new(p: SparseCOO, indices=None, values=None, coalesced=None) -> SparseTenso
                            p.coalesced if coalesced is None else coalesced))
 
 
+def _promote(a, b):
+    """PyTorch's promotion of two NumPy dtypes, as a NumPy dtype."""
+    return _dtype.promote_types(_dtype.FROM_NP[np.dtype(a)], _dtype.FROM_NP[np.dtype(b)]).np
+
+
 def _word(np_dtype) -> str:
     return _dtype.FROM_NP[np.dtype(np_dtype)].word
 
@@ -286,7 +291,7 @@ def _merge_slots(xp, ka, kb):
 def _add_sparse(a: SparseCOO, b: SparseCOO, alpha, out_dtype) -> SparseCOO:
     """``a + alpha * b`` of two sparse tensors, structured as PyTorch's CPU kernel."""
     xp = _xp(a.values)
-    common = np.result_type(a.values.dtype, b.values.dtype)
+    common = _promote(a.values.dtype, b.values.dtype)
     av = a.values.astype(common, copy=False)
     bv = b.values.astype(common, copy=False)
     if alpha != 1:
@@ -316,7 +321,7 @@ def _add_into_dense(dst, p: SparseCOO, alpha):
     """``dst += alpha * p`` for a dense array ``dst`` (a fresh one or a tensor's), in nnz
     order and in the promoted dtype."""
     xp = _xp(dst)
-    common = np.result_type(dst.dtype, p.values.dtype)
+    common = _promote(dst.dtype, p.values.dtype)
     v = p.values.astype(common, copy=False)
     if alpha != 1:
         v = (_make(v) * alpha)._data.astype(common, copy=False)
@@ -353,14 +358,14 @@ def _add(a, b, alpha=1, name="add"):
         if not isinstance(a, Tensor):
             raise _sparse_dense_error()
         _check_same_size(name, a, b._data, True)
-        out = a._data.astype(np.result_type(a._data.dtype, b._data.dtype))
+        out = a._data.astype(_promote(a._data.dtype, b._data.dtype))
         _add_into_dense(out, b._data, alpha)
         return _make(out)
     if not _is_sparse(b):
         raise _sparse_dense_error()
     pa, pb = a._data, b._data
     _check_same_size(name, pa, pb, False)
-    return _wrap(_add_sparse(pa, pb, alpha, np.result_type(pa.dtype, pb.dtype)))
+    return _wrap(_add_sparse(pa, pb, alpha, _promote(pa.dtype, pb.dtype)))
 
 
 def _sub(a, b, alpha=1):
@@ -370,7 +375,7 @@ def _sub(a, b, alpha=1):
 def _add_inplace(self, other, alpha=1, name="add"):
     if not _is_sparse(self):  # dense += sparse
         _check_same_size(name, self, other._data, True)
-        common = np.result_type(self._data.dtype, other._data.dtype)
+        common = _promote(self._data.dtype, other._data.dtype)
         if not _dtype.can_cast(_dtype.FROM_NP[common], self.dtype):
             raise RuntimeError(f"Can't convert result type {_word(common)} to output "
                                f"{self.dtype.word} in {name} operation")
@@ -509,10 +514,11 @@ def _copy_inplace(self, src):
     return self
 
 
-# zero-preserving unary ops: values of the coalesced tensor (neg is linear: no coalescing)
-_UNARY = ("abs", "sgn", "sign", "sin", "sinh", "tan", "tanh", "asin", "asinh", "atan", "atanh",
-          "ceil", "floor", "trunc", "round", "frac", "expm1", "log1p", "sqrt", "erf", "deg2rad",
-          "rad2deg")
+# zero-preserving ops (unary, or with a scalar): values of the coalesced tensor (neg is linear:
+# no coalescing)
+_UNARY = ("floor_divide", "abs", "sgn", "sign", "sin", "sinh", "tan", "tanh", "asin", "asinh",
+          "atan", "atanh", "ceil", "floor", "trunc", "round", "frac", "expm1", "log1p", "sqrt",
+          "erf", "deg2rad", "rad2deg")
 
 _KERNELS = {"add": _add, "sub": _sub, "mul": _values_op("mul", False),
             "div": _values_op("div", False), "neg": _values_op("neg", False), "pow": _pow,
@@ -708,6 +714,12 @@ class SparseTensor(Tensor):
     def to_sparse_coo(self):
         return self
 
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """The legacy type name (``'ember.sparse.FloatTensor'``), or ``to(dtype)``."""
+        if dtype is None:
+            return f"ember.sparse.{self.dtype.word}Tensor"
+        return Tensor.type(self, dtype, non_blocking, **kwargs)
+
     def sparse_mask(self, mask):
         raise NotImplementedError(_unsupported_msg("sparse_mask", _backend_name((self,))))
 
@@ -763,6 +775,18 @@ class SparseTensor(Tensor):
         return t
 
 
+def zeros_like_sparse(t, fill, dtype, device, requires_grad) -> SparseTensor:
+    """``zeros_like``/``empty_like`` of a sparse tensor: one with no entries, as PyTorch."""
+    if fill not in (0, None):
+        raise NotImplementedError(_unsupported_msg("fill_", _backend_name((t,))))
+    from ._creation import zeros
+    p = t._data
+    dense = tuple(p.shape[p.sparse_dim:])
+    out = _wrap(SparseCOO(zeros((p.sparse_dim, 0), dtype=_dtype.int64, device=device)._data,
+                          zeros((0,) + dense, dtype=dtype, device=device)._data, p.shape, True))
+    return out.requires_grad_(requires_grad) if requires_grad else out
+
+
 def _rebuild_sparse(indices, values, shape, coalesced, requires_grad, device):
     from ._creation import _to_device_array
     return _wrap(SparseCOO(_to_device_array(indices, device), _to_device_array(values, device),
@@ -802,7 +826,10 @@ def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=N
         indices = xp.zeros((0, 1), np.int64)
         values = a.reshape(1).copy()
     else:
-        nz = (a != 0).reshape(a.shape[:k] + (-1,)).any(axis=-1)
+        rest = 1
+        for n in a.shape[k:]:
+            rest *= n
+        nz = (a != 0).reshape(a.shape[:k] + (rest,)).any(axis=-1)
         idx = xp.nonzero(nz)
         indices = xp.stack(idx).astype(np.int64) if idx else xp.zeros((0, 0), np.int64)
         values = a[idx]
@@ -838,3 +865,17 @@ Tensor.to_dense = lambda self, dtype=None, *, masked_grad=None: \
 Tensor.to_sparse = to_sparse
 Tensor.to_sparse_coo = lambda self: to_sparse(self)
 Tensor.sparse_mask = sparse_mask
+
+
+def embedding_grad(grad, indices, weight_shape, padding_idx, scale_grad_by_freq) -> Tensor:
+    """The sparse gradient of an embedding table, PyTorch's embedding_sparse_backward: one
+    entry per looked-up index (padding_idx's dropped), uncoalesced, with the rows of ``grad``
+    ``(n, dim)`` as values."""
+    if scale_grad_by_freq:
+        raise RuntimeError(
+            "embedding_backward: scale_grad_by_freq not supported with sparse gradients")
+    if padding_idx >= 0:
+        keep = indices != padding_idx
+        indices, grad = indices[keep], grad[keep]
+    idx = indices.reshape(1, -1)._data.astype(np.int64, copy=False)
+    return _wrap(SparseCOO(idx, grad._data, tuple(weight_shape), idx.shape[1] < 2))
