@@ -326,7 +326,10 @@ def _add_into_dense(dst, p: SparseCOO, alpha):
     if alpha != 1:
         v = (_make(v) * alpha)._data.astype(common, copy=False)
     work = dst if dst.dtype == common else dst.astype(common)
-    xp.add.at(work, tuple(p.indices), v)
+    if p.sparse_dim:
+        xp.add.at(work, tuple(p.indices), v)
+    else:
+        work += v.sum(axis=0)
     if work is not dst:
         xp.copyto(dst, work, casting="unsafe")
 
