@@ -138,6 +138,10 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pi
     """
     from ._creation import as_tensor
     vals = as_tensor(values, dtype=dtype, device=device)
+    if vals._requires_grad and _GRAD.grad_enabled:
+        raise NotImplementedError(
+            "sparse_coo_tensor: values that require grad: autograd through sparse COO tensors "
+            "is not supported (create it under no_grad, or with requires_grad=True)")
     idx = as_tensor(indices, device=vals.device)._data
     v = vals._data
     if idx.ndim != 2:

@@ -610,3 +610,22 @@ def test_lbfgs_takes_sparse_gradients():
         opt.step(closure)
         return w
     check(*both(run))
+
+
+def test_save_load_in_pytorch_format(tmp_path):
+    e, t = both(hybrid)
+    ember.save({"s": e, "c": e.coalesce()}, tmp_path / "e.pt")
+    torch.save({"s": t, "c": t.coalesce()}, tmp_path / "t.pt")
+    from_ember = torch.load(tmp_path / "e.pt")
+    from_torch = ember.load(tmp_path / "t.pt", weights_only=True)
+    for k in ("s", "c"):
+        check(from_torch[k], from_ember[k])
+        check(from_torch[k], t if k == "s" else t.coalesce())
+
+
+def test_values_requiring_grad_are_refused():
+    v = ember.ones(2, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="autograd"):
+        ember.sparse_coo_tensor([[0, 1]], v, (3,))
+    with ember.no_grad():
+        assert not ember.sparse_coo_tensor([[0, 1]], v, (3,)).requires_grad

@@ -98,7 +98,7 @@ def _tensor_pre_hooks(node, gs: list) -> list:
             t, g = ref(), gs[nr]
             if t is not None and g is not None:
                 # a copy (differentiable under create_graph, as PyTorch's clone)
-                t._grad = g.clone() if t._grad is None else t._grad + g
+                t._grad = g.clone() if t._grad is None else sum_grads(t._grad, g)
     return gs
 
 
