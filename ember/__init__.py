@@ -23,6 +23,7 @@ from . import (  # noqa: F401 - _methods binds Tensor methods
     optim,
     return_types,
     serialization,
+    sparse,
     special,
     utils,
     version,
@@ -81,6 +82,7 @@ from ._dtype import (  # noqa: F401
 )
 from ._functional import *  # noqa: F401, F403
 from ._functional import __all__ as _functional_all
+from ._sparse import sparse_coo_tensor  # noqa: F401
 from ._tensor import (  # noqa: F401
     Size,
     Tensor,
@@ -90,6 +92,7 @@ from ._tensor import (  # noqa: F401
     layout,
     memory_format,
     preserve_format,
+    sparse_coo,
     strided,
 )
 from ._tensor_str import set_printoptions  # noqa: F401

@@ -692,6 +692,9 @@ def _with_strides(flat, shape, strides):
 def _like(t: Tensor, fill, dtype, device, requires_grad, memory_format) -> Tensor:
     dtype = dtype or t.dtype
     dev = t.device if device is None else _device(device)
+    if t.is_sparse:
+        from ._sparse import zeros_like_sparse
+        return zeros_like_sparse(t, fill, dtype, dev, requires_grad)
     strides = _like_strides(t, memory_format)
     if strides is None:
         return _filled(fill, tuple(t.shape), dtype, dev, requires_grad)

@@ -96,7 +96,8 @@ class memory_format:
 
 
 class layout(memory_format):
-    """A tensor layout; ember has ``ember.strided`` only."""
+    """A tensor layout: ``ember.strided`` (dense) or ``ember.sparse_coo`` (NOTE [ Sparse COO
+    tensors ] in ``ember/_sparse.py``)."""
 
     __slots__ = ()
 
@@ -106,6 +107,7 @@ preserve_format = memory_format("preserve_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 strided = layout("strided")
+sparse_coo = layout("sparse_coo")
 # dims from fastest to slowest varying in each format (c10's compute_*_contiguous order)
 _FORMAT_ORDER = {channels_last: (4, (1, 3, 2, 0)), channels_last_3d: (5, (1, 4, 3, 2, 0))}
 
@@ -250,6 +252,9 @@ class Tensor:
     @property
     def layout(self) -> layout:
         return strided
+
+    # a sparse tensor is a subclass (NOTE [ Sparse COO tensors ] in ember/_sparse.py)
+    is_sparse = False
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f" or self.dtype is _dtype.bfloat16

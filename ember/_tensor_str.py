@@ -263,14 +263,16 @@ def _tensor_str(arr: np.ndarray, indent: int, kind: str) -> str:
     return _nested_str(arr, indent, summarize, real_fmt, imag_fmt)
 
 
-def _add_suffixes(text: str, suffixes: list[str], indent: int) -> str:
+def _add_suffixes(text: str, suffixes: list[str], indent: int,
+                  force_newline: bool = False) -> str:
     out = [text]
     # torch's bookkeeping over-counts the current line by 2; kept for identical wrapping.
     line_len = len(text) - text.rfind("\n") + 1
     for suffix in suffixes:
-        if line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+        if force_newline or line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
             out.append(",\n" + " " * indent + suffix)
             line_len = indent + len(suffix)
+            force_newline = False
         else:
             out.append(", " + suffix)
             line_len += len(suffix) + 2

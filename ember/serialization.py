@@ -61,6 +61,7 @@ from . import _dtype
 from ._device import device as _device
 from ._ops.shape import strided
 from ._tensor import Size, Tensor, _as_subclass, _make, layout
+from ._tensor import sparse_coo as _sparse_coo_layout
 from ._tensor import strided as _strided_layout
 from .backends import for_device, of_array
 
@@ -184,6 +185,9 @@ class _PicklerMixin:
         self.memoize(obj)
 
     def _reduce_tensor(self, t: Tensor):
+        if t.is_sparse:  # PyTorch's form: the layout and (indices, values, size, coalesced)
+            return (_g("torch._utils", "_rebuild_sparse_tensor"),
+                    (t.layout, (t._indices(), t._values(), t.size(), t.is_coalesced())))
         hooks = collections.OrderedDict()
         state = t.__dict__ or None
         param = _parameter_class()
@@ -467,10 +471,24 @@ def _rebuild_from_type_v2(func, new_type, args, state):
     return _set_obj_state(ret, state) if state else ret
 
 
+_LAYOUTS = {"torch.strided": _strided_layout, "torch.sparse_coo": _sparse_coo_layout}
+
+
 def _get_layout(name: str):
-    if name != "torch.strided":
-        raise RuntimeError(f"ember has no layout {name}; only torch.strided tensors load")
-    return _strided_layout
+    if name not in _LAYOUTS:
+        raise RuntimeError(f"ember has no layout {name}; only torch.strided and "
+                           "torch.sparse_coo tensors load")
+    return _LAYOUTS[name]
+
+
+def _rebuild_sparse_tensor(layout, data):
+    """A sparse COO tensor from PyTorch's pickled form (NOTE [ Sparse COO tensors ])."""
+    if layout is not _sparse_coo_layout:
+        raise RuntimeError(f"ember has no layout {layout}")
+    from ._sparse import sparse_coo_tensor
+    indices, values, size = data[:3]
+    return sparse_coo_tensor(indices, values, size,
+                             is_coalesced=data[3] if len(data) > 3 else None)
 
 
 def _torch_globals() -> dict:
@@ -490,6 +508,7 @@ def _torch_globals() -> dict:
         "torch._utils._rebuild_tensor": _rebuild_tensor,
         "torch._utils._rebuild_tensor_v2": _rebuild_tensor_v2,
         "torch._utils._rebuild_parameter": _rebuild_parameter,
+        "torch._utils._rebuild_sparse_tensor": _rebuild_sparse_tensor,
         "torch._utils._rebuild_parameter_with_state": _rebuild_parameter_with_state,
         "torch._tensor._rebuild_from_type_v2": _rebuild_from_type_v2,
     }

@@ -562,7 +562,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` picked by the indices ``input``; ``padding_idx``'s row gets no
     gradient; ``max_norm`` renormalises the used rows of ``weight`` in place first:
-    ``F.embedding(ids, table)``. Gradients are dense (ember has no sparse tensors)."""
+    ``F.embedding(ids, table)``. With ``sparse=True`` the gradient of ``weight`` is a sparse
+    COO tensor."""
     if padding_idx is not None:
         if padding_idx > 0 and padding_idx >= weight.shape[0] or \
                 padding_idx < 0 and padding_idx < -weight.shape[0]:
@@ -573,16 +574,24 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if max_norm is not None:
         input = input.contiguous()
         _renorm(weight, input, max_norm, norm_type)
-    return apply(R["embedding"], (weight, input),
-                 {"padding_idx": padding_idx, "scale_grad_by_freq": scale_grad_by_freq})
+    return _embedding_op(weight, input, padding_idx, scale_grad_by_freq, sparse)
+
+
+def _embedding_op(weight, input, padding_idx, scale_grad_by_freq, sparse):
+    params = {"padding_idx": padding_idx, "scale_grad_by_freq": scale_grad_by_freq}
+    if sparse:
+        params["sparse"] = True
+    return apply(R["embedding"], (weight, input), params)
 
 
 def _embedding_bag(weight, input, offsets, scale_grad_by_freq, mode, per_sample_weights,
-                   include_last_offset, padding_idx):
-    return apply(R["embedding_bag"], (weight, input, offsets, per_sample_weights),
-                 {"mode": mode, "padding_idx": -1 if padding_idx is None else padding_idx,
-                  "include_last_offset": include_last_offset,
-                  "scale_grad_by_freq": scale_grad_by_freq})
+                   include_last_offset, padding_idx, sparse=False):
+    params = {"mode": mode, "padding_idx": -1 if padding_idx is None else padding_idx,
+              "include_last_offset": include_last_offset,
+              "scale_grad_by_freq": scale_grad_by_freq}
+    if sparse:
+        params["sparse"] = True
+    return apply(R["embedding_bag"], (weight, input, offsets, per_sample_weights), params)
 
 
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
@@ -644,7 +653,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
                                f"{padding_idx}")
         padding_idx %= weight.shape[0]
     return _embedding_bag(weight, input, offsets, scale_grad_by_freq, modes[mode],
-                          per_sample_weights, include_last_offset, padding_idx)[0]
+                          per_sample_weights, include_last_offset, padding_idx, sparse)[0]
 
 
 # -- PyTorch's top-level forms --------------------------------------------------------------------
@@ -657,14 +666,13 @@ def _top(name: str, fn) -> None:
 
 
 def _embedding_top(weight, input, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
-    return apply(R["embedding"], (weight, input),
-                 {"padding_idx": padding_idx, "scale_grad_by_freq": scale_grad_by_freq})
+    return _embedding_op(weight, input, padding_idx, scale_grad_by_freq, sparse)
 
 
 def _embedding_bag_top(weight, input, offsets, scale_grad_by_freq=False, mode=0, sparse=False,
                        per_sample_weights=None, include_last_offset=False, padding_idx=None):
     return _embedding_bag(weight, input, offsets, scale_grad_by_freq, mode, per_sample_weights,
-                          include_last_offset, padding_idx)
+                          include_last_offset, padding_idx, sparse)
 
 
 def _bce_logits_top(input, target, weight=None, pos_weight=None, reduction=0):

@@ -35,7 +35,7 @@ def _check_range(xp, idx, n):
 
 # -- embedding ------------------------------------------------------------------------------------
 
-def _embedding(xp, weight, indices, padding_idx=-1, scale_grad_by_freq=False):
+def _embedding(xp, weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     _check_indices(xp, indices)
@@ -48,12 +48,26 @@ def _counts(idx, n):
     return idx.new_zeros((n,)).scatter_add(0, idx, idx.new_ones(idx.shape))
 
 
+def _bag_freq(idx, n):
+    """The count PyTorch's CPU embedding_bag backward divides an index's gradient by under
+    scale_grad_by_freq: for the i-th smallest distinct index, the count of the i-th smallest
+    index (its _embedding_bag_dense_backward_cpu_sum_mean reads ``counts[sorted[i]]`` with
+    ``i`` the rank of the distinct value, not its first position)."""
+    from .._api.indexing import searchsorted
+    rank = searchsorted(idx.unique(), idx)
+    return _counts(idx, n).gather(0, idx.sort().values.gather(0, rank))
+
+
 def _embedding_vjp(c, g):
     w_shape = c.in_meta[0][0]
     idx = c.inputs[1].reshape(-1).long()
     d = w_shape[1]
     gf = g.reshape(-1, d)
     pad = c.params.get("padding_idx", -1)
+    if c.params.get("sparse", False):
+        from .._sparse import embedding_grad
+        return (embedding_grad(gf, c.inputs[1].reshape(-1), w_shape, pad,
+                               c.params.get("scale_grad_by_freq", False)), None)
     if pad >= 0:
         gf = gf * (idx != pad).unsqueeze(1)
     if c.params.get("scale_grad_by_freq", False):
@@ -109,7 +123,7 @@ def _bags(xp, indices, offsets, include_last_offset):
 
 
 def _embedding_bag(xp, weight, indices, offsets, per_sample_weights, mode=1, padding_idx=-1,
-                   include_last_offset=False, scale_grad_by_freq=False):
+                   include_last_offset=False, scale_grad_by_freq=False, sparse=False):
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     _check_indices(xp, indices, "indices", "embedding_bag")
@@ -170,10 +184,22 @@ def _embedding_bag_vjp(c, grads):
     if mode == 1:
         g_rows = g_rows / size.clamp(min=1).to(g.dtype).gather(0, safe_bag).unsqueeze(1)
     gw = gpsw = None
-    if c.needs_input_grad[0]:
+    scale = c.params.get("scale_grad_by_freq", False)
+    if c.needs_input_grad[0] and c.params.get("sparse", False):
+        # PyTorch's _embedding_bag_sparse_backward: each index's bag gradient, times 1 / bag size
+        # (mean) or its per-sample weight, as the values of a sparse gradient
+        gi = g.index_select(0, safe_bag) if g.shape[0] else g.new_zeros((idx.shape[0], d))
+        if mode == 1:
+            gi = gi * (1 / size.to(g.dtype)).index_select(0, safe_bag).unsqueeze(1)
+        if psw is not None:
+            gi = gi * psw.unsqueeze(1)
+        from .._sparse import embedding_grad
+        gw = embedding_grad(gi, indices.reshape(-1), (nw, d), c.params.get("padding_idx", -1),
+                            scale)
+    elif c.needs_input_grad[0]:
         gr = g_rows if psw is None else g_rows * psw.unsqueeze(1)
-        if c.params.get("scale_grad_by_freq", False):
-            gr = gr / _counts(idx.masked_fill(bag < 0, 0), nw).gather(0, idx).unsqueeze(1)
+        if scale:
+            gr = gr / _bag_freq(idx, nw).unsqueeze(1)
         gw = g.new_zeros((nw, d)).scatter_add(0, idx.unsqueeze(1).expand(-1, d), gr)
     if psw is not None and c.needs_input_grad[3]:
         gpsw = (g_rows * EMBEDDING(weight, idx)).sum(1)

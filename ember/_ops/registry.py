@@ -41,6 +41,10 @@ from ..autograd.graph import (
 from ..backends import _BY_ARRAY_TYPE, DeviceMismatch
 
 REGISTRY: dict[str, OpDef] = {}
+# payload type -> handler(op, args, params, self) of a layout other than strided, whose tensors
+# hold no backend array (NOTE [ Sparse COO tensors ]); consulted only after the dense lookup of
+# a backend failed, so the dense path pays nothing for it
+LAYOUTS: dict = {}
 # the number of threads with autocast on (NOTE [ Autocast ]): while it is 0, autocast costs
 # ``apply`` this one global read
 AUTOCAST_THREADS = 0
@@ -128,7 +132,7 @@ def apply(op: OpDef, args: tuple, params: dict):
             if atype is None:
                 atype = type(d)
             elif type(d) is not atype:
-                raise _devices_error(op, args)
+                return _other_layout(op, args, params, None)
             arrays.append(d)
             if a._requires_grad:
                 rg = True
@@ -137,7 +141,10 @@ def apply(op: OpDef, args: tuple, params: dict):
     if atype is None:
         raise TypeError(f"{op.name}(): expected at least one Tensor argument, got "
                         f"{', '.join(type(a).__name__ for a in args) or 'none'}")
-    backend = _BY_ARRAY_TYPE[atype]
+    try:
+        backend = _BY_ARRAY_TYPE[atype]
+    except KeyError:
+        return _other_layout(op, args, params, None)
     fn = op.kernels.get(backend.name, op.impl) if op.kernels else op.impl
     try:
         # a backend with several devices checks and selects the device (NOTE [ Backends ])
@@ -161,6 +168,16 @@ def apply(op: OpDef, args: tuple, params: dict):
     if rg and _GRAD.grad_enabled and op.vjp is not None:
         record(op, args, params, outs)
     return outs
+
+
+def _other_layout(op: OpDef, args: tuple, params: dict, self):
+    """Run ``op`` through the handler of the first non-strided layout among its tensors
+    (``self`` is the destination of an in-place op); with none, the tensors' arrays are of
+    different backends."""
+    for a in args if self is None else (self, *args):
+        if isinstance(a, Tensor) and type(a._data) in LAYOUTS:
+            return LAYOUTS[type(a._data)](op, args, params, self)
+    raise _devices_error(op, args if self is None else (self, *args))
 
 
 def _op_error(op: OpDef, e: Exception, args: tuple) -> Exception:
@@ -338,14 +355,17 @@ def apply_inplace(op: OpDef, self: Tensor, args: tuple, params: dict) -> Tensor:
     rg = self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
     _check_inplace(op, self, rg)
     dst = self._data
-    if type(dst) is _ndarray and not dst.flags.writeable:
-        raise _read_only_error(op, dst)
+    if type(dst) is _ndarray:
+        if not dst.flags.writeable:
+            raise _read_only_error(op, dst)
+    elif type(dst) in LAYOUTS:
+        return _other_layout(op, args, params, self)
     record_it = rg and _GRAD.grad_enabled and op.vjp is not None
     if not record_it and op.inplace is not None:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         for a in arrays:
-            if type(a) in _BY_ARRAY_TYPE and type(a) is not type(dst):
-                raise _devices_error(op, (self, *args))
+            if type(a) is not type(dst) and (type(a) in _BY_ARRAY_TYPE or type(a) in LAYOUTS):
+                return _other_layout(op, args, params, self)
         backend = _BY_ARRAY_TYPE[type(dst)]
         try:
             if backend.call is None:

@@ -29,7 +29,7 @@ from .._ops import registry as _registry
 from .._tensor import Tensor
 from . import grad_mode
 from .anomaly_mode import ANOMALY, check_nan, warn_forward_stack
-from .graph import AccumulateGrad, GraphRoot, type_string
+from .graph import AccumulateGrad, GraphRoot, sum_grads, type_string
 
 
 def _validate(g, meta, node, i):
@@ -98,7 +98,7 @@ def _tensor_pre_hooks(node, gs: list) -> list:
             t, g = ref(), gs[nr]
             if t is not None and g is not None:
                 # a copy (differentiable under create_graph, as PyTorch's clone)
-                t._grad = g.clone() if t._grad is None else t._grad + g
+                t._grad = g.clone() if t._grad is None else sum_grads(t._grad, g)
     return gs
 
 
@@ -216,7 +216,9 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                 if buf is None:
                     buf = buffers[nxt] = [None] * nxt.nout
                 if g is not None:
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    old = buf[nr]
+                    buf[nr] = g if old is None else old + g \
+                        if type(old._data) is type(g._data) else sum_grads(old, g)
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:
@@ -224,7 +226,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     heapq.heappush(ready, (-nxt.seq, order, nxt))
             # drop the engine's own references, so that a leaf may take a gradient nobody else
             # holds as its .grad without a copy (AccumulateGrad counts references)
-            outs = g = gs = None
+            outs = g = gs = old = None
     except Exception as e:
         if ANOMALY.enabled and node is not None and not getattr(e, "_anomaly_reported", False):
             warn_forward_stack(node)

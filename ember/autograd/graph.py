@@ -434,22 +434,41 @@ class AccumulateGrad(Node):
         var, g = self.variable, grads[0]
         if g is None:
             return ()
+        acc = var._grad
         if grad_mode.STATE.grad_enabled:  # create_graph: differentiable, as in PyTorch
-            var._grad = g.clone() if var._grad is None else var._grad + g
-        elif var._grad is None:
+            var._grad = g.clone() if acc is None else sum_grads(acc, g)
+        elif acc is None:
             # PyTorch steals a gradient nobody else holds; one that may alias another gradient,
-            # a user's tensor or a broadcast view is copied (laid out like the leaf)
-            var._grad = _tensor._make(g._data) if _stealable(g, var) else _own_copy(g, var)
+            # a user's tensor or a broadcast view is copied (laid out like the leaf). A
+            # gradient of another layout (sparse) is cloned.
+            if type(g._data) not in _BY_ARRAY_TYPE:
+                var._grad = g.clone()
+            else:
+                var._grad = _tensor._make(g._data) if _stealable(g, var) else \
+                    _own_copy(g, var)
         else:
-            # the engine has checked shape and dtype: add in place without an op dispatch
-            acc = var._grad
             d = acc._data
-            _BY_ARRAY_TYPE[type(d)].xp.add(d, g._data, out=d)
-            acc._bump_version("add_")
+            backend = _BY_ARRAY_TYPE.get(type(d))
+            if backend is not None and type(g._data) is type(d):
+                # the engine has checked shape and dtype: add in place without an op dispatch
+                backend.xp.add(d, g._data, out=d)
+                acc._bump_version("add_")
+            elif backend is None and type(g._data) in _BY_ARRAY_TYPE:
+                var._grad = g + acc  # a sparse .grad plus a dense gradient: dense, as PyTorch
+            else:
+                acc.add_(g)  # dense += sparse, sparse += sparse: in place, as PyTorch
         if var._meta is not None and var._meta.post_acc_hooks:
             for hook in list(var._meta.post_acc_hooks):
                 hook(var)
         return ()
+
+
+def sum_grads(old, new):
+    """``old + new`` for two gradients of one tensor; when only one is dense, the dense one
+    comes first (PyTorch defines dense + sparse, not sparse + dense)."""
+    if type(old._data) not in _BY_ARRAY_TYPE and type(new._data) in _BY_ARRAY_TYPE:
+        return new + old
+    return old + new
 
 
 def _stealable(g, like) -> bool:

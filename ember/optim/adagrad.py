@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import _creation
+from .._sparse import sparse_coo_tensor
 from . import _multi_tensor
 from .optimizer import (
     Optimizer,
@@ -62,11 +63,15 @@ class Adagrad(Optimizer):
         """One Adagrad step over every parameter that has a gradient."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            params, grads, (sums, steps) = self._collect(group, ("sum", "step"))
+            params, grads, (sums, steps) = self._collect(group, ("sum", "step"), sparse=True)
+            sparse = any(g.is_sparse for g in grads)
             if group["fused"]:
                 for p in params:
                     _device_dtype_check_for_fused(p)
-            fn = (_multi_tensor_adagrad if _use_foreach(group, params)
+                if sparse or any(p.is_complex() for p in params):
+                    raise RuntimeError("`fused` does not support sparse grad or complex param")
+            # sparse gradients take the for-loop path, as in PyTorch
+            fn = (_multi_tensor_adagrad if _use_foreach(group, params) and not sparse
                   else _single_tensor_adagrad)
             fn(params, grads, sums, steps, lr=group["lr"], weight_decay=group["weight_decay"],
                lr_decay=group["lr_decay"], eps=group["eps"], maximize=group["maximize"],
@@ -82,8 +87,18 @@ def _single_tensor_adagrad(params, grads, state_sums, state_steps, *, lr, weight
         step = _get_value(step_t)
         grad = grad if not maximize else -grad
         if weight_decay != 0:
+            if grad.is_sparse:
+                raise RuntimeError("weight_decay option is not compatible with sparse gradients")
             grad = grad.add(param, alpha=weight_decay)
         clr = _get_value(lr) / (1 + (step - 1) * lr_decay)
+        if grad.is_sparse:
+            # only the rows present are updated; the update is not linear, so coalesce first
+            grad = grad.coalesce()
+            indices, values = grad._indices(), grad._values()
+            state_sum.add_(sparse_coo_tensor(indices, values.pow(2), grad.shape))
+            std_values = state_sum.sparse_mask(grad)._values().sqrt_().add_(eps)
+            param.add_(sparse_coo_tensor(indices, values / std_values, grad.shape), alpha=-clr)
+            continue
         if param.is_complex():
             grad, state_sum, param = _view_as_real(grad, state_sum, param)
         state_sum.addcmul_(grad, grad, value=1)

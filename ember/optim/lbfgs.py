@@ -134,7 +134,7 @@ class LBFGS(Optimizer):
             if p.grad is None:
                 v = _creation.zeros(p.numel(), dtype=p.dtype, device=p.device)
             else:
-                v = p.grad.reshape(-1)
+                v = (p.grad.to_dense() if p.grad.is_sparse else p.grad).reshape(-1)
             views.append(view_as_real(v).reshape(-1) if v.is_complex() else v)
         return cat(views, 0)
 

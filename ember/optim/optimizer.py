@@ -440,14 +440,19 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
 
-    def _collect(self, group, names: tuple, sparse_name: str | None = None):
+    def _collect(self, group, names: tuple, sparse: bool = False):
         """The group's parameters that have a gradient, their gradients, and one list per
         state entry in ``names`` (state made by ``self._init_state(p, group)`` on first
-        use)."""
+        use). A sparse gradient raises PyTorch's error unless the algorithm takes ``sparse``
+        ones."""
         params, grads = [], []
         for p in group["params"]:
             if p.grad is None:
                 continue
+            if p.grad.is_sparse and not sparse:
+                name = next(c.__name__ for c in type(self).__mro__
+                            if c.__module__.startswith(__package__))
+                raise RuntimeError(f"{name} does not support sparse gradients")
             params.append(p)
             grads.append(p.grad)
             state = self.state[p]

@@ -1,4 +1,5 @@
-"""Stochastic gradient descent with momentum, PyTorch's ``torch.optim.SGD``."""
+"""Stochastic gradient descent with momentum, PyTorch's ``torch.optim.SGD``; sparse gradients
+(NOTE [ Sparse COO tensors ]) are applied as PyTorch does, through sparse ops."""
 
 from __future__ import annotations
 
@@ -57,12 +58,17 @@ class SGD(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
+            sparse = any(p.grad.is_sparse for p in params)
             if group["fused"]:
                 for p in params:
                     _device_dtype_check_for_fused(p)
+                if sparse:
+                    raise RuntimeError("`_fused_sgd` does not support sparse gradients")
             bufs = [self.state[p].get("momentum_buffer") for p in params] \
                 if group["momentum"] != 0 else []
-            fn = _multi_tensor_sgd if _use_foreach(group, params) else _single_tensor_sgd
+            # sparse gradients take the for-loop path (PyTorch's foreach one is the same ops)
+            fn = _multi_tensor_sgd if _use_foreach(group, params) and not sparse \
+                else _single_tensor_sgd
             fn(params, [p.grad for p in params], bufs, weight_decay=group["weight_decay"],
                momentum=group["momentum"], lr=group["lr"], dampening=group["dampening"],
                nesterov=group["nesterov"], maximize=group["maximize"])

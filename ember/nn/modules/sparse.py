@@ -1,7 +1,7 @@
 """Embedding lookup layers (``torch.nn.modules.sparse``).
 
-``sparse=True`` is accepted and kept (it is in the repr and passed to ``F.embedding``); the
-gradient of ``weight`` is then what ``F.embedding`` produces for it.
+With ``sparse=True`` the gradient of ``weight`` is a sparse COO tensor (NOTE [ Sparse COO
+tensors ]), as ``F.embedding``/``F.embedding_bag`` produce it.
 """
 
 from __future__ import annotations
