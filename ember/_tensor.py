@@ -135,6 +135,46 @@ class _VersionCounter:
         self.modified_by = None
 
 
+# NOTE [ Inference tensors ]
+# A tensor made in ``inference_mode`` (by an op or a creation function, but not a view of a
+# normal tensor) is an inference tensor, as in PyTorch: it has no version counter, may not be
+# saved for backward or modified in place outside inference mode, and cannot start requiring
+# grad there. ember marks one by giving it an ``_InferenceCounter`` as its version counter,
+# which its views share through ``_base`` like any counter. ``_make`` marks new tensors while
+# any thread is in inference mode (``INFERENCE_THREADS``, so the hot path pays one global read
+# otherwise); views drop the mark and share their base's counter. Unlike PyTorch, an in-place
+# op refused on an inference tensor leaves it unchanged (PyTorch writes, then raises).
+INFERENCE_THREADS = 0
+INFERENCE_SEEN = False  # set once any inference_mode region was entered
+_grad_state = None  # grad_mode.STATE, set by inference_mode before INFERENCE_THREADS rises
+
+
+class _InferenceCounter(_VersionCounter):
+    __slots__ = ()
+
+
+def _is_inference(t) -> bool:
+    vc = t._vc
+    if vc is None and t._base is not None:
+        vc = t._base._vc
+    return type(vc) is _InferenceCounter
+
+
+def _inference_error(what: str) -> RuntimeError:
+    return RuntimeError({
+        "inplace": "Inplace update to inference tensor outside InferenceMode is not allowed."
+                   "You can make a clone to get a normal tensor before doing inplace update."
+                   "See https://github.com/pytorch/rfcs/pull/17 for more details.",
+        "save": "Inference tensors cannot be saved for backward. Please do not use Tensors "
+                "created in inference mode in computation tracked by autograd. To work around "
+                "this, you can make a clone to get a normal tensor and use it in autograd, or "
+                "use `torch.no_grad()` instead of `torch.inference_mode()`.",
+        "version": "Inference tensors do not track version counter.",
+        "requires_grad": "Setting requires_grad=True on inference tensor outside "
+                         "InferenceMode is not allowed.",
+    }[what])
+
+
 class _AutogradMeta:
     __slots__ = ("hooks", "retains_grad", "post_acc_hooks", "accumulate", "view_version",
                  "view_creation_meta")
@@ -267,7 +307,10 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        return self._version_counter().value
+        vc = self._version_counter()
+        if type(vc) is _InferenceCounter:
+            raise _inference_error("version")
+        return vc.value
 
     def _version_counter(self) -> _VersionCounter:
         """This tensor's version counter, shared with its base and its views."""
@@ -303,6 +346,9 @@ class Tensor:
             return self
         if requires_grad and not (self.is_floating_point() or self.is_complex()):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if requires_grad and _is_inference(self) and not (
+                _grad_state is not None and _grad_state.inference):
+            raise _inference_error("requires_grad")
         self._requires_grad = builtins.bool(requires_grad)
         return self
 
@@ -359,7 +405,8 @@ class Tensor:
         return self._base is not None
 
     def is_inference(self) -> bool:
-        return False
+        """Whether this tensor was made in ``inference_mode`` (NOTE [ Inference tensors ])."""
+        return _is_inference(self)
 
     @property
     def data(self) -> Tensor:
@@ -660,6 +707,8 @@ def _make(data, requires_grad: bool = False) -> Tensor:
     t._vc = None
     t._base = None
     t._meta = None
+    if INFERENCE_THREADS and _grad_state.inference:  # NOTE [ Inference tensors ]
+        t._vc = _InferenceCounter()
     return t
 
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype
-from .._tensor import Tensor, _make
+from .. import _tensor as _tensor_mod
+from .._tensor import Tensor, _inference_error, _is_inference, _make
 from ..autograd.anomaly_mode import ANOMALY as _ANOMALY
 from ..autograd.anomaly_mode import store_stack
 from ..autograd.grad_mode import STATE as _GRAD
@@ -209,6 +210,7 @@ def _mark_view(out: Tensor, src: Tensor, multi: bool) -> None:
     # the version counter is shared through ``_base`` (Tensor._version_counter), lazily
     base = src._base if src._base is not None else src
     out._base = base
+    out._vc = None  # shares the base's counter (an inference mark from _make is dropped)
     if base._requires_grad or (multi and _GRAD.grad_enabled):
         _view_meta(out, src, multi)
 
@@ -334,6 +336,8 @@ def _view_error(view: Tensor, indirect: bool) -> RuntimeError:
 
 
 def _check_inplace(op: OpDef, self: Tensor, rg: bool) -> None:
+    if _tensor_mod.INFERENCE_SEEN and not _GRAD.inference and _is_inference(self):
+        raise _inference_error("inplace")  # NOTE [ Inference tensors ]
     if not (rg and _GRAD.grad_enabled):
         return
     base = self._base

@@ -224,6 +224,7 @@ def _alias(t):
     from .._tensor import _make
     a = _make(t._data.view())
     a._base = t._base if t._base is not None else t
+    a._vc = None  # shares the base's counter (NOTE [ Inference tensors ])
     return a
 
 

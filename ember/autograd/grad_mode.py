@@ -138,8 +138,8 @@ class set_grad_enabled(_DecoratorContextManager):
 
 
 class inference_mode(_DecoratorContextManager):
-    """Like ``no_grad`` (ember has no separate inference tensors); ``inference_mode(False)``
-    turns grad mode back on, as in PyTorch."""
+    """``no_grad`` whose new tensors are inference tensors (NOTE [ Inference tensors ]);
+    ``inference_mode(False)`` turns grad mode back on, as in PyTorch."""
 
     def __new__(cls, mode_or_orig_func=True):
         if mode_or_orig_func is None or isinstance(mode_or_orig_func, bool):
@@ -150,11 +150,19 @@ class inference_mode(_DecoratorContextManager):
         self.mode = mode
 
     def __enter__(self) -> None:
+        from .. import _tensor
         self.prev = (STATE.grad_enabled, STATE.inference)
         STATE.grad_enabled, STATE.inference = not self.mode, bool(self.mode)
+        if self.mode:
+            _tensor._grad_state = STATE
+            _tensor.INFERENCE_SEEN = True
+            _tensor.INFERENCE_THREADS += 1
 
     def __exit__(self, *exc) -> None:
+        from .. import _tensor
         STATE.grad_enabled, STATE.inference = self.prev
+        if self.mode:
+            _tensor.INFERENCE_THREADS -= 1
 
     def clone(self):
         return self.__class__(self.mode)

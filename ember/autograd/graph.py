@@ -76,6 +76,8 @@ class SavedTensor:
 
     def __init__(self, t, is_output: bool, saved_by: str):
         vc = t._version_counter()
+        if type(vc) is _tensor._InferenceCounter and not grad_mode.STATE.inference:
+            raise _tensor._inference_error("save")  # NOTE [ Inference tensors ]
         self.vc, self.version, self.is_output, self.saved_by = vc, vc.value, is_output, saved_by
         self.output_nr = t._output_nr
         self.tensor, self.data = (None, t._data) if is_output else (t, None)

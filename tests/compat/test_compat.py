@@ -61,10 +61,7 @@ PROGRAMS = {
     "amp_bf16.py": Program(bands={r"^step ": 0.05}, needs=("autocast", "amp.GradScaler")),
     "seq2seq.py": Program(bands={r"^final eval": 1e-3},
                           needs=("nn.Transformer", "nn.Embedding")),
-    "resnet_tricks.py": Program(needs=("nn.BatchNorm2d", "nn.ReLU", "nn.AdaptiveAvgPool2d"),
-                                xfail=(
-        "ember bug: tensors made under inference_mode are not is_inference() (ember has no "
-        "inference tensors yet)")),
+    "resnet_tricks.py": Program(needs=("nn.BatchNorm2d", "nn.ReLU", "nn.AdaptiveAvgPool2d")),
 }
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?")
 
