@@ -256,8 +256,9 @@ def _batch_norm(xp, x, w, b, running_mean, running_var, training, momentum, eps)
         raise RuntimeError(f"batch_norm(): Expected input to have at least 2 dims, but got "
                            f"{x.ndim}")
     c = x.shape[1]
-    for what, t in (("weight", w), ("bias", b), ("running_mean", running_mean),
-                    ("running_var", running_var)):
+    # PyTorch's order of checks: the running statistics first
+    for what, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", w), ("bias", b)):
         if t is not None and t.size != c:
             raise RuntimeError(f"{what} should contain {c} elements not {t.size}")
     xa = _acc(x).reshape(_grouped3(x.shape))

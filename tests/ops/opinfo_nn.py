@@ -176,7 +176,14 @@ add("native_batch_norm", fn=_f("batch_norm"), samples=_bn_samples, dtypes=FLOATS
     **TOL, errors=(ErrorCase((A(np.ones((1, 3), np.float32)), None, None), {"training": True},
                              match="more than 1 value"),
                    ErrorCase((A(np.ones((2, 3), np.float32)), A(np.ones(4, np.float32)),
-                              A(np.ones(4, np.float32))), match="running_mean")))
+                              A(np.ones(4, np.float32))), match="running_mean"),
+                   # PyTorch checks the running statistics before the weight
+                   ErrorCase((A(np.ones((2, 3), np.float32)), A(np.ones(4, np.float32)),
+                              A(np.ones(4, np.float32)), A(np.ones(2, np.float32))),
+                             match="running_mean should contain 3 elements not 4"),
+                   ErrorCase((A(np.ones((2, 3), np.float32)), A(np.ones(3, np.float32)),
+                              A(np.ones(3, np.float32)), A(np.ones(3, np.float32)),
+                              A(np.ones(2, np.float32))), match="bias should contain")))
 add("native_layer_norm", fn=_f("layer_norm"), samples=lambda d, r: [
     Sample((A(arr(r, (3, 4), d)), (4,))),
     Sample((A(arr(r, (2, 3, 4), d)), (3, 4), A(arr(r, (3, 4), d)), A(arr(r, (3, 4), d)))),
