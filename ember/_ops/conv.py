@@ -47,6 +47,7 @@ import math
 import numpy as np
 
 from .. import _dtype
+from .index_ops import put_checked
 from .registry import register
 
 _HALF = (np.dtype(np.float16), _dtype.bfloat16.np)
@@ -557,8 +558,13 @@ def _max_vjp(c, gs):
     shape = c.in_meta[0][0]
     idx = c.out[1]
     n, ch = shape[:2]
-    gx = g.new_zeros((n, ch, math.prod(shape[2:]))).scatter_add(
-        2, idx.reshape(n, ch, -1), g.reshape(n, ch, -1))
+    p = c.params
+    # windows that cannot overlap (max_pool with stride >= window span) pick distinct inputs:
+    # a plain write, not a scatter-add
+    apart = "stride" in p and all(st >= (k - 1) * dl + 1 for st, k, dl in
+                                  zip(p["stride"], p["kernel_size"], p["dilation"]))
+    gx = put_checked(g.new_zeros((n, ch, math.prod(shape[2:]))), idx.reshape(n, ch, -1),
+                     g.reshape(n, ch, -1), 2, accumulate=not apart)
     return (gx.reshape(shape),) + (None,) * (len(c.needs_input_grad) - 1)
 
 
