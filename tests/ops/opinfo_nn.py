@@ -435,8 +435,9 @@ def _ce_backward(m, x, t, w=None, reduction="mean", ignore_index=-100, label_smo
         x = x.detach().requires_grad_(True)
         return m.autograd.grad(m.nn.functional.cross_entropy(x, t, w, **kw), x, g)[0]
     from ember._ops import REGISTRY
-    _, lsm = REGISTRY["cross_entropy_loss"](x, t, w, **kw)
-    return REGISTRY["cross_entropy_loss_backward"](g, lsm, t, w, **kw)
+    _, prob = REGISTRY["cross_entropy_loss"](x, t, w, **kw)
+    # in x's dtype, as the engine casts it (differs only under autocast)
+    return REGISTRY["cross_entropy_loss_backward"](g, prob, t, w, **kw).to(x.dtype)
 
 
 def _ce_op_samples(dtype, rng):
