@@ -270,15 +270,16 @@ def _subpixel(xp, g, w, stride, padding, dilation, groups, output_size, dt, chan
         # the taps of this phase, reversed, as a (G, Cg, J·Ci) matrix matching ``_cols``
         sub = wg[(Ellipsis,) + xp.ix_(*[np.asarray(ph[1][::-1]) for ph in combo])]
         sub = xp.moveaxis(sub, 1, -1).reshape(groups, cg, -1)
-        yp = xp.matmul(_cols(xp, win, groups), sub.transpose(0, 2, 1))
-        # (G, N·M, Cg) -> the phase's slots of the output
-        yp = xp.moveaxis(yp.reshape((groups, n) + tuple(ph[4] for ph in combo) + (cg,)), 0,
-                         -2).reshape((n,) + tuple(ph[4] for ph in combo) + (c,))
+        # (G, Cg, N·M): weight times columns, measured faster with OpenBLAS than the
+        # transposed product for these narrow outputs
+        yp = xp.matmul(sub, _cols(xp, win, groups).transpose(0, 2, 1))
+        m = tuple(ph[4] for ph in combo)
+        yp = xp.moveaxis(yp.reshape((c, n) + m), 0, 1)  # (N, C, *M)
         slots = tuple(slice(ph[0], None, st) for ph, st in zip(combo, stride))
         if channels_last:
-            y[(slice(None),) + slots] = yp
+            y[(slice(None),) + slots] = xp.moveaxis(yp, 1, -1)
         else:
-            y[(slice(None), slice(None)) + slots] = xp.moveaxis(yp, -1, 1)
+            y[(slice(None), slice(None)) + slots] = yp
     return xp.moveaxis(y, -1, 1) if channels_last else y
 
 
