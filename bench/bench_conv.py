@@ -1,17 +1,16 @@
 """Convolution and pooling benchmark: ember against PyTorch in the same process, on the same
 inputs, calls interleaved; prints the median time per call of each and the ember/torch ratio.
 
-    python bench/bench_conv.py            # full run
-    python bench/bench_conv.py --quick    # fewer repeats
-    python bench/bench_conv.py --filter conv2d --json out.json
+    PYTHONPATH=. python bench/bench_conv.py                    # full run
+    PYTHONPATH=. python bench/bench_conv.py --quick            # fewer repeats
+    PYTHONPATH=. python bench/bench_conv.py --torch-threads 1  # on a busy machine
+    PYTHONPATH=. python bench/bench_conv.py --filter conv2d --json out.json
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,6 +18,9 @@ import torch.nn.functional as TF
 
 import ember
 import ember._api.conv as EF
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared harness beside us
+import harness  # noqa: E402
 
 N, C, H, W = 32, 64, 32, 32
 
@@ -66,40 +68,12 @@ def _cases():
     ]
 
 
-def _median_time(fn, number):
-    t0 = time.perf_counter()
-    for _ in range(number):
-        fn()
-    return (time.perf_counter() - t0) / number
-
-
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true", help="fewer repeats")
-    p.add_argument("--filter", default="", help="only cases whose name contains this")
-    p.add_argument("--json", help="write the results here")
-    args = p.parse_args(argv)
-    repeats = 3 if args.quick else 9
-    rows = []
+    args = harness.parse_args(__doc__, argv)
     print(f"input ({N}, {C}, {H}, {W}) float32; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
-    print(f"{'case':40s} {'ember ms':>10s} {'torch ms':>10s} {'ratio':>7s}")
-    for name, make in _cases():
-        if args.filter not in name:
-            continue
-        runs = {"ember": make(ember, EF), "torch": make(torch, TF)}
-        for fn in runs.values():
-            fn()  # warm up
-        times = {k: [] for k in runs}
-        for _ in range(repeats):  # interleaved, so both see the same machine load
-            for k, fn in runs.items():
-                times[k].append(_median_time(fn, 1))
-        te, tt = statistics.median(times["ember"]), statistics.median(times["torch"])
-        rows.append({"case": name, "ember_s": te, "torch_s": tt, "ratio": te / tt})
-        print(f"{name:40s} {te * 1e3:10.2f} {tt * 1e3:10.2f} {te / tt:7.2f}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"rows": rows}, f, indent=1)
+    harness.compare(_cases(), args, rounds=3 if args.quick else 9, title="case", width=40,
+                    runs=lambda make: {"ember": make(ember, EF), "torch": make(torch, TF)})
     return 0
 
 

@@ -4,7 +4,8 @@ weights, calls interleaved; prints the median time per call of each and the embe
 Cases: forward+backward of nn.Linear(1024, 1024) on (256, 1024) and of
 nn.Conv2d(64, 64, 3, padding=1) on (32, 64, 32, 32), and one training step (forward, loss,
 backward, manual SGD update under no_grad) of a small CNN (Conv-ReLU-MaxPool x2 + Linear) on
-(64, 3, 32, 32).
+(64, 3, 32, 32), and one Adam step of a small transformer language model (2 encoder layers,
+d 128) on (32, 64) tokens.
 
     PYTHONPATH=. python bench/bench_nn.py            # full run (this checkout's ember)
     PYTHONPATH=. python bench/bench_nn.py --quick    # fewer repeats
@@ -96,6 +97,46 @@ def _train_step():
     return {"ember": runner(ember, e), "torch": runner(torch, t)}
 
 
+def _transformer(lib):
+    nn = lib.nn
+
+    class SmallLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(1000, 128)
+            self.enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(
+                128, 4, 256, dropout=0.0, batch_first=True), 2, enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(128)
+            self.head = nn.Linear(128, 1000)
+
+        def forward(self, ids):
+            return self.head(self.norm(self.enc(self.emb(ids))))
+
+    return SmallLM()
+
+
+def _transformer_step():
+    """One Adam step of a 2-layer transformer LM (d 128, 4 heads) on (32, 64) tokens with
+    next-token cross entropy."""
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 1000, (32, 65))
+    torch.manual_seed(0)
+    t = _transformer(torch)
+    e = _transformer(ember)
+    _copy_weights(t, e)
+
+    def runner(lib, m):
+        x, y = lib.tensor(ids[:, :-1]), lib.tensor(ids[:, 1:].reshape(-1))
+        opt = lib.optim.Adam(m.parameters(), lr=1e-3)
+
+        def run():
+            opt.zero_grad()
+            lib.nn.functional.cross_entropy(m(x).reshape(-1, 1000), y).backward()
+            opt.step()
+        return run
+    return {"ember": runner(ember, e), "torch": runner(torch, t)}
+
+
 def _cases():
     return [
         ("linear 1024->1024 (256, 1024) fwd+bwd",
@@ -103,6 +144,7 @@ def _cases():
         ("conv2d 64->64 3x3 pad 1 (32, 64, 32, 32) fwd+bwd",
          lambda: _layer_fwd_bwd(lambda nn: nn.Conv2d(64, 64, 3, padding=1), (32, 64, 32, 32))),
         ("cnn train step (64, 3, 32, 32)", _train_step),
+        ("transformer train step (32, 64) tokens", _transformer_step),
     ]
 
 

@@ -116,6 +116,18 @@ def test_no_scipy_at_runtime():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("shape,dim", [((64, 1000), 1), ((64, 1000), 0), ((8, 50, 7), 1),
+                                       ((300,), 0)])
+def test_half_log_softmax_rounds_as_pytorch(dtype, shape, dim):
+    """Bit-exact half-type log_softmax: PyTorch's last-dim kernel rounds the sum of exps and
+    its log to the input type, its other kernel keeps them in float32."""
+    x = torch.from_numpy(_RNG.standard_normal(shape).astype(np.float32) * 3)
+    ours = ember.log_softmax(ember.tensor(x.numpy()).to(getattr(ember, dtype)), dim)
+    theirs = torch.log_softmax(x.to(getattr(torch, dtype)), dim)
+    np.testing.assert_array_equal(ours.float().numpy(), theirs.float().numpy())
+
+
 # -- softmax's signatures -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("shape", [(), (3,), (2, 3), (2, 3, 4), (2, 3, 4, 2)])

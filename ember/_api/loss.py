@@ -1,7 +1,8 @@
 """``nn.functional``: losses and embeddings.
 
 Losses are composites of registry ops, written as PyTorch's own ATen composites are (so values
-and gradients agree, edge cases included); ``ctc_loss`` and the embeddings are registry ops
+and gradients agree, edge cases included); ``ctc_loss``, the embeddings and cross entropy
+with class-index targets (NOTE [ Fused cross entropy ]) are registry ops
 (``ember/_ops/loss.py``).
 """
 
@@ -180,11 +181,9 @@ def _log_softmax(x: Tensor, dim: int) -> Tensor:
     return F.log_softmax(x, dim)
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
-             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of class-index targets given log-probabilities
-    ``(N, C, d1, ...)``, with class weights and an ignored index."""
-    reduction = _check(_legacy(size_average, reduce, reduction))
+def _nll_args(input: Tensor, target: Tensor, weight: Tensor | None, fn: str):
+    """PyTorch's checks of nll_loss's arguments; ``(input, target, unbatched)`` with a batch
+    dim added to unbatched ones and the target as int64."""
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if target.dtype not in (_dtype.int64, _dtype.uint8):
@@ -200,11 +199,20 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         raise RuntimeError(f"Expected target size {[x.shape[0]] + list(x.shape[2:])}, got "
                            f"{list(t.shape)}")
     c = x.shape[1]
-    _not_differentiable("nll_loss_forward", "weight", weight)
+    _not_differentiable(fn, "weight", weight)
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
-    t = t.long()
+    return x, t.long(), one
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class-index targets given log-probabilities
+    ``(N, C, d1, ...)``, with class weights and an ignored index."""
+    reduction = _check(_legacy(size_average, reduce, reduction))
+    x, t, one = _nll_args(input, target, weight, "nll_loss_forward")
+    c = x.shape[1]
     valid = t != ignore_index
     ts = t.masked_fill(~valid, 0)
     if ts.numel():
@@ -242,7 +250,6 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     class_dim = 0 if input.dim() == 1 else 1
     c = input.shape[class_dim]
-    lp = _log_softmax(input, class_dim)
     if weight is not None and (weight.dim() != 1 or weight.numel() != c):
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
@@ -254,7 +261,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                f"{list(target.shape)}")
         tgt = target * (1 - label_smoothing) + label_smoothing / c if label_smoothing > 0 \
             else target
-        prod = lp * tgt
+        prod = _log_softmax(input, class_dim) * tgt
         if weight is not None:
             prod = prod * _class_weight(weight, input.dim(), class_dim)
         if reduction == "none":
@@ -263,6 +270,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             return -prod.sum()
         n = input.numel() // c if c else 0
         return -prod.sum() / n if n else -prod.sum() * math.nan
+    if input.dtype in (_dtype.float32, _dtype.float64) and \
+            (weight is None or weight.dtype == input.dtype):
+        # one fused op (NOTE [ Fused cross entropy ])
+        x, t, one = _nll_args(input, target, weight, "nll_loss_forward")
+        loss = apply(R["cross_entropy_loss"], (x, t, weight),
+                     {"ignore_index": ignore_index, "reduction": reduction,
+                      "label_smoothing": float(label_smoothing)})[0]
+        return loss.squeeze(0) if one and reduction == "none" else loss
+    lp = _log_softmax(input, class_dim)
     nll = nll_loss(lp, target, weight, None, ignore_index, None, reduction)
     if label_smoothing == 0:
         return nll

@@ -8,9 +8,10 @@ A convolution with given (stride, padding, dilation, groups) is bilinear in inpu
 Three registry ops cover it and all of its derivatives:
 
 - ``convolution(x, w, b)``: y = x ⋆ w, im2col + one GEMM;
-- ``convolution_transpose(g, w, b)``: the adjoint of ``convolution`` in x, GEMM + col2im; it
-  is also ``conv_transpose*d``'s forward (PyTorch's transposed weight layout is exactly the
-  weight of the convolution whose adjoint it is);
+- ``convolution_transpose(g, w, b)``: the adjoint of ``convolution`` in x, convolutions of g
+  (NOTE [ Strided transposed convolution ]); it is also ``conv_transpose*d``'s forward
+  (PyTorch's transposed weight layout is exactly the weight of the convolution whose adjoint
+  it is);
 - ``convolution_weight(x, g)``: the adjoint of ``convolution`` in w, im2col + one GEMM.
 
 The VJP of each is written with the other two, so gradients of every order close over the
@@ -25,6 +26,17 @@ in that layout (``as_strided``; the copy also does the layout change). Reshaped 
 of one GEMM per group) whose (N·L, O) result is transposed once into (N, O, *out). Measured
 against the NCHW layout (a batch of N GEMMs, or strided operands) this is several times faster
 with NumPy's BLAS. col2im is a loop over the kernel offsets, each adding one strided block.
+
+# NOTE [ Strided transposed convolution ]
+A transposed convolution scatters each input element times the kernel into the output, ``st``
+apart. With unit stride it is a plain convolution of g with the flipped kernel. With a stride
+it splits by output phase: the outputs ``q, q + st, q + 2 st, ...`` of a dim are reached only
+by the taps ``t`` with ``t * dilation - padding - q`` divisible by ``st``, so each phase (one
+per combination of per-dim phases) is a stride-1 convolution of g with those taps reversed
+(``_phases``), dilated by the gap between them over ``st``. Each is an im2col of one padded
+channels-last copy of g and one GEMM, written into its strided slots of the output. The GEMMs
+do the same multiplications as GEMM + col2im but nothing is scattered: col2im's strided adds
+of a K-times larger column matrix measured slower than the whole GEMM.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ import math
 import numpy as np
 
 from .. import _dtype
+from .index_ops import put_checked
 from .registry import register
 
 _HALF = (np.dtype(np.float16), _dtype.bfloat16.np)
@@ -192,7 +205,7 @@ def _convolution(xp, x, w, b=None, *, stride, padding, dilation, groups):
 def _convolution_transpose(xp, g, w, b=None, *, stride, padding, dilation, groups,
                            output_size):
     dt = _compute("convolution_transpose", g, w, b)
-    n, out, kernel = g.shape[0], g.shape[2:], w.shape[2:]
+    out, kernel = g.shape[2:], w.shape[2:]
     d, cg = len(out), w.shape[1]
     c = cg * groups
     if all(st == 1 for st in stride):
@@ -204,21 +217,70 @@ def _convolution_transpose(xp, g, w, b=None, *, stride, padding, dilation, group
                      zip(dilation, kernel, padding, output_size, out))
         return _convolution(xp, g, xp.ascontiguousarray(wf), b, stride=stride, padding=pads,
                             dilation=dilation, groups=groups)
-    dcol = xp.matmul(_grad_mat(xp, g, groups, dt), _weight_mat(xp, w, groups, dt))
-    # (G, N·L, K·Cg) -> (N, *out, *K, G, Cg), the layout of the padded input's windows
-    dcol = xp.moveaxis(dcol.reshape((groups, n) + tuple(out) + tuple(kernel) + (cg,)), 0, -2)
-    full = [max(lo + s, _span(o, k, st, dl)) for lo, s, o, k, st, dl in
-            zip(padding, output_size, out, kernel, stride, dilation)]
-    buf = xp.zeros((n, *full, groups, cg), dt)
-    _add_windows(buf, dcol, range(1, d + 1), out, kernel, stride, dilation, d + 1)
-    crop = (slice(None),) + tuple(slice(lo, lo + s) for lo, s in zip(padding, output_size))
-    if _channels_last(g, w):
-        y = xp.moveaxis(xp.ascontiguousarray(buf[crop]).reshape((n, *output_size, c)), -1, 1)
-    else:
-        y = xp.ascontiguousarray(xp.moveaxis(buf[crop].reshape((n, *output_size, c)), -1, 1))
+    y = _subpixel(xp, g, w, stride, padding, dilation, groups, output_size, dt,
+                  _channels_last(g, w))
     if b is not None:
         y += _bias_shape(b.astype(dt, copy=False), d)
     return y.astype(g.dtype, copy=False)
+
+
+def _phases(size, out, k, st, p, dl):
+    """Per output phase ``q`` (outputs ``q, q + st, ...``) of one dim of a strided transposed
+    convolution: ``(q, taps, lo, step, m)``, where output ``q + st * i`` sums input
+    ``i - lo + step * j`` times tap ``taps[-1 - j]`` (NOTE [ Strided transposed
+    convolution ]), ``m`` outputs."""
+    res = []
+    for q in range(min(st, out)):
+        taps = [t for t in range(k) if (t * dl - p - q) % st == 0]
+        m = -(-(out - q) // st)
+        if not taps:
+            res.append((q, taps, 0, 1, m))
+            continue
+        step = (taps[1] - taps[0]) * dl // st if len(taps) > 1 else 1
+        res.append((q, taps, (taps[0] * dl - p - q) // st + (len(taps) - 1) * step, step, m))
+    return res
+
+
+def _subpixel(xp, g, w, stride, padding, dilation, groups, output_size, dt, channels_last):
+    """``convolution_transpose`` with a stride: one stride-1 convolution per output phase
+    (NOTE [ Strided transposed convolution ]), each an im2col of the input and one GEMM,
+    written into its strided slots of the output."""
+    n, insz, kernel = g.shape[0], g.shape[2:], w.shape[2:]
+    d, cg, ci = len(insz), w.shape[1], w.shape[0] // groups
+    c = cg * groups
+    per_dim = [_phases(*a) for a in zip(insz, output_size, kernel, stride, padding, dilation)]
+    # one channels-last copy of the input, padded for every phase
+    lo_all = [max([0] + [ph[2] for ph in phs if ph[1]]) for phs in per_dim]
+    hi_all = [max([0] + [_span(ph[4], len(ph[1]), 1, ph[3]) - ph[2] - s
+                         for ph in phs if ph[1]]) for phs, s in zip(per_dim, insz)]
+    axes = range(1, d + 1)
+    xl = _pad(xp, xp.moveaxis(g.astype(dt, copy=False), 1, -1), axes,
+              list(zip(lo_all, hi_all)))
+    # (G, Ci, Cg, *K): the weight per group, input channels first
+    wg = w.astype(dt, copy=False).reshape((groups, ci, cg) + tuple(kernel))
+    y = xp.zeros((n,) + tuple(output_size) + (c,), dt) if channels_last else \
+        xp.zeros((n, c) + tuple(output_size), dt)
+    for combo in itertools.product(*per_dim):
+        if any(not ph[1] for ph in combo):
+            continue  # no tap reaches these outputs: they stay 0
+        start = tuple(slice(lo - ph[2], None) for lo, ph in zip(lo_all, combo))
+        win = _sliding(xp, xl[(slice(None),) + start], axes, [ph[4] for ph in combo],
+                       [len(ph[1]) for ph in combo], (1,) * d, [ph[3] for ph in combo],
+                       d + 1)
+        # the taps of this phase, reversed, as a (G, Cg, J·Ci) matrix matching ``_cols``
+        sub = wg[(Ellipsis,) + xp.ix_(*[np.asarray(ph[1][::-1]) for ph in combo])]
+        sub = xp.moveaxis(sub, 1, -1).reshape(groups, cg, -1)
+        # (G, Cg, N·M): weight times columns, measured faster with OpenBLAS than the
+        # transposed product for these narrow outputs
+        yp = xp.matmul(sub, _cols(xp, win, groups).transpose(0, 2, 1))
+        m = tuple(ph[4] for ph in combo)
+        yp = xp.moveaxis(yp.reshape((c, n) + m), 0, 1)  # (N, C, *M)
+        slots = tuple(slice(ph[0], None, st) for ph, st in zip(combo, stride))
+        if channels_last:
+            y[(slice(None),) + slots] = xp.moveaxis(yp, 1, -1)
+        else:
+            y[(slice(None), slice(None)) + slots] = yp
+    return xp.moveaxis(y, -1, 1) if channels_last else y
 
 
 def _convolution_weight(xp, x, g, *, stride, padding, dilation, groups, kernel_size):
@@ -497,8 +559,13 @@ def _max_vjp(c, gs):
     shape = c.in_meta[0][0]
     idx = c.out[1]
     n, ch = shape[:2]
-    gx = g.new_zeros((n, ch, math.prod(shape[2:]))).scatter_add(
-        2, idx.reshape(n, ch, -1), g.reshape(n, ch, -1))
+    p = c.params
+    # windows that cannot overlap (max_pool with stride >= window span) pick distinct inputs:
+    # a plain write, not a scatter-add
+    apart = "stride" in p and all(st >= (k - 1) * dl + 1 for st, k, dl in
+                                  zip(p["stride"], p["kernel_size"], p["dilation"]))
+    gx = put_checked(g.new_zeros((n, ch, math.prod(shape[2:]))), idx.reshape(n, ch, -1),
+                     g.reshape(n, ch, -1), 2, accumulate=not apart)
     return (gx.reshape(shape),) + (None,) * (len(c.needs_input_grad) - 1)
 
 

@@ -1,6 +1,17 @@
 """The index-based ops of ``nn.functional``: embeddings (``embedding``, ``embedding_bag``,
-``embedding_renorm``) and the CTC loss. The other losses are composites of registry ops
-(``ember/_api/loss.py``).
+``embedding_renorm``), the CTC loss and cross entropy with class-index targets. The other
+losses are composites of registry ops (``ember/_api/loss.py``).
+
+# NOTE [ Fused cross entropy ]
+``cross_entropy_loss`` is PyTorch's composite (log_softmax, nll_loss, the label-smoothing
+term; class weights, ignore_index) as one op over float32/float64 logits (N, C, *), with
+PyTorch's arithmetic: log_softmax at the targets is ``(x - max) - log(sum(exp(x - max)))``.
+Its second output is the softmax, which its VJP reads. As d loss / d log_softmax is ``a`` at
+each target plus ``b`` times the class weights, the first-order backward
+(``cross_entropy_loss_backward``) is ``softmax * -(a + b * sum(w))`` plus ``b * w``, plus ``a``
+at the targets: one pass over the logits. With create_graph, or a gradient reaching the
+softmax output, the VJP is written in ember ops instead (double backward). Half types and
+probability targets take the composite.
 
 # NOTE [ CTC forward-backward ]
 ``ctc_loss`` runs the forward (alpha) recursion in log space over time, each step vectorised
@@ -16,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype
+from ..autograd.grad_mode import STATE as _GRAD
 from .activation import check_floating
 from .registry import register
 
@@ -380,3 +392,132 @@ def _bce_vjp(c, g):
 
 
 register("binary_cross_entropy", _bce, save=(0, 1, 2), vjp=_bce_vjp)
+
+
+# -- cross entropy --------------------------------------------------------------------------------
+
+def _ce_weights(xp, t, w, c, ignore_index, dt):
+    """Targets with ignored ones at 0, and each target's weight (0 where ignored)."""
+    valid = t != ignore_index
+    ts = xp.where(valid, t, 0)
+    if ts.size:
+        bad = (ts < 0) | (ts >= c)
+        if bool(bad.any()):
+            raise IndexError(f"Target {int(ts[bad][0])} is out of bounds.")
+    wt = valid.astype(dt) if w is None else w[ts] * valid
+    return ts, valid, wt
+
+
+def _class_view(w, ndim):
+    """Class weights (C,) broadcast along dim 1 of an (N, C, *) array."""
+    return w.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _class_dot(xp, a, v):
+    """``(a * v).sum(1)`` for (N, C, *) ``a`` and (C,) ``v``: a BLAS matrix-vector product
+    for 2-D ``a`` (NOTE [ CPU reduction kernels ])."""
+    if a.ndim == 2:
+        return a @ v
+    return xp.einsum("nc...,c->n...", a, v)
+
+
+def _cross_entropy(xp, x, t, w=None, *, ignore_index, reduction, label_smoothing):
+    """Cross entropy of logits (N, C, *) and class indices (N, *), with PyTorch's arithmetic
+    (NOTE [ Fused cross entropy ]): ``(loss, softmax)``."""
+    c = x.shape[1]
+    ts, valid, wt = _ce_weights(xp, t, w, c, ignore_index, x.dtype)
+    e = x - xp.amax(x, axis=1, keepdims=True)
+    picked = xp.take_along_axis(e, ts[:, None], 1)[:, 0]
+    eps = label_smoothing
+    if eps > 0:
+        wc = xp.ones(c, x.dtype) if w is None else w
+        wdot = _class_dot(xp, e, wc)
+    prob = xp.exp(e, out=e)
+    total = _class_dot(xp, prob, xp.ones(c, x.dtype))
+    lse = xp.log(total)
+    prob *= (1 / total)[:, None]
+    # log_softmax at the targets, e - lse, as PyTorch's log_softmax computes it
+    nll = (picked - lse) * -wt
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wsum = wt.sum()
+        if reduction == "sum":
+            nll = nll.sum()
+        elif reduction == "mean":
+            nll = nll.sum() / wsum
+        if eps > 0:
+            # the sum over classes of w * log_softmax is sum(w * e) - lse * sum(w)
+            smooth = lse * wc.sum() - wdot
+            smooth[~valid] = 0
+            if reduction != "none":
+                smooth = smooth.sum() / wsum if reduction == "mean" else smooth.sum()
+            nll = (1 - eps) * nll + smooth * (eps / c)
+    return xp.asarray(nll, x.dtype), prob
+
+
+def _ce_coefficients(xp, g, t, w, c, ignore_index, reduction, label_smoothing, dt):
+    """d loss / d log_softmax as ``a`` (N, *) at each target plus ``b`` (N, *) times the class
+    weights at every class."""
+    ts, valid, wt = _ce_weights(xp, t, w, c, ignore_index, dt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc = g / wt.sum() if reduction == "mean" else g
+        # ignored targets get no gradient, also where no target counts (a 0/0 loss)
+        a = xp.where(valid, sc * wt * -(1 - label_smoothing), 0).astype(dt, copy=False)
+        b = xp.where(valid, sc * -(label_smoothing / c), 0).astype(dt, copy=False) \
+            if label_smoothing > 0 else None
+    return ts, a, b
+
+
+def _cross_entropy_backward(xp, g, prob, t, w=None, *, ignore_index, reduction,
+                            label_smoothing):
+    """The gradient of ``_cross_entropy``'s loss in its logits given its softmax output:
+    ``G - softmax * sum(G)`` for ``G`` = d loss / d log_softmax, without forming ``G``."""
+    c = prob.shape[1]
+    ts, a, b = _ce_coefficients(xp, g, t, w, c, ignore_index, reduction, label_smoothing,
+                                prob.dtype)
+    total = a if b is None else a + b * (c if w is None else w.sum())
+    gx = prob * (-total)[:, None]
+    if b is not None:
+        gx += b[:, None] * (1 if w is None else _class_view(w, prob.ndim))
+    idx = ts[:, None]
+    xp.put_along_axis(gx, idx, xp.take_along_axis(gx, idx, 1) + a[:, None], 1)
+    return gx
+
+
+CROSS_ENTROPY_BACKWARD = register("cross_entropy_loss_backward", _cross_entropy_backward)
+
+
+def _cross_entropy_vjp(c, grads):
+    g, gprob = grads
+    t, w = c.inputs[1], c.inputs[2]
+    prob = c.out[1]
+    p = c.params
+    if gprob is None and not _GRAD.grad_enabled:
+        # a first-order backward: the fused kernel (create_graph takes the ember-op formula)
+        return CROSS_ENTROPY_BACKWARD(g, prob, t, w, **p), None, None
+    gx = None
+    if g is not None:
+        valid = t != p["ignore_index"]
+        ts = t.masked_fill(~valid, 0)
+        wt = valid.to(prob.dtype) if w is None else w[ts] * valid
+        sc = g / wt.sum() if p["reduction"] == "mean" else g
+        eps = p["label_smoothing"]
+        a = (sc * wt * -(1 - eps)).masked_fill(~valid, 0).unsqueeze(1)
+        big = prob.new_zeros(prob.shape).scatter(1, ts.unsqueeze(1), a)
+        if eps > 0:
+            b = (sc * -(eps / prob.shape[1])).masked_fill(~valid, 0).unsqueeze(1)
+            big = big + (b if w is None else b * w.reshape((1, -1) + (1,) * (prob.ndim - 2)))
+        gx = big - prob * big.sum(1, keepdim=True)
+    if gprob is not None:  # the softmax's own VJP
+        t2 = prob * (gprob - (gprob * prob).sum(1, keepdim=True))
+        gx = t2 if gx is None else gx + t2
+    return gx, None, None
+
+
+def _ce_name(node):
+    if node.params["label_smoothing"] > 0:
+        return "AddBackward0"
+    return "NllLoss2DBackward0" if len(node.in_meta[0][0]) > 2 else "NllLossBackward0"
+
+
+register("cross_entropy_loss", _cross_entropy, save=(1, 2, "out1"), nout=2,
+         vjp=_cross_entropy_vjp, backward_name=_ce_name)

@@ -112,6 +112,11 @@ def _check_layer_norm(x, w, b, shape):
     return x.ndim - k
 
 
+def _row_dot(xp, a, b):
+    """Per-row dot products of two (M, N) arrays as (M, 1): a batch of BLAS dots."""
+    return xp.matmul(a[:, None, :], b[:, :, None])[:, 0]
+
+
 def _layer_norm(xp, x, w, b, normalized_shape, eps):
     check_floating("LayerNormKernelImpl", x)
     axis = _check_layer_norm(x, w, b, normalized_shape)
@@ -120,20 +125,22 @@ def _layer_norm(xp, x, w, b, normalized_shape, eps):
     ct = xa.dtype.type
     wf = None if w is None else w.reshape(n).astype(xa.dtype, copy=False)
     bf = None if b is None else b.reshape(n).astype(xa.dtype, copy=False)
+    ones = xp.ones(n, xa.dtype)
     y = xp.empty((m, n), xa.dtype)
     mean, rstd = xp.empty((m, 1), xa.dtype), xp.empty((m, 1), xa.dtype)
     for blk in _blocks(xp, m, n):
-        xb = xa[blk]
-        mu = xb.sum(axis=1, keepdims=True) / ct(max(n, 1))
-        d = xb - mu
-        var = xp.einsum("ij,ij->i", d, d)[:, None] / ct(max(n, 1))
-        r = 1 / xp.sqrt(var + ct(eps))
-        d *= r
+        # two passes (mean, then squared deviations), the sums as BLAS products with the
+        # rows (NOTE [ CPU reduction kernels ]); y is written in place block by block
+        xb, yb = xa[blk], y[blk]
+        mu = (xb @ ones)[:, None] / ct(max(n, 1))
+        xp.subtract(xb, mu, out=yb)
+        r = 1 / xp.sqrt(_row_dot(xp, yb, yb) / ct(max(n, 1)) + ct(eps))
+        yb *= r
         if wf is not None:
-            d *= wf
+            yb *= wf
         if bf is not None:
-            d += bf
-        y[blk], mean[blk], rstd[blk] = d, mu, r
+            yb += bf
+        mean[blk], rstd[blk] = mu, r
     stat = x.shape[:axis] + (1,) * (x.ndim - axis)
     return (y.reshape(x.shape).astype(x.dtype, copy=False),
             mean.reshape(stat).astype(x.dtype, copy=False),
@@ -142,31 +149,40 @@ def _layer_norm(xp, x, w, b, normalized_shape, eps):
 
 def _layer_norm_backward(xp, g, x, mean, rstd, w, normalized_shape, mask):
     """Fused first-order backward of native_layer_norm: ``(gx, gweight, gbias)`` (those not in
-    ``mask`` are returned empty)."""
+    ``mask`` are returned empty). With ``xc = x - mean`` and ``gh = g * weight``, per row:
+    ``gx = rstd * gh + b * xc - sum(gh) * rstd / n`` with ``b = -sum(gh * xc) * rstd^3 / n``
+    (PyTorch's kernel's formula, centred), and ``gweight = sum over rows of rstd * g * xc``."""
     axis = x.ndim - len(normalized_shape)
     m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
     xa, ga = _acc(x).reshape(m, n), _acc(g).reshape(m, n)
-    ct = xa.dtype.type
-    mu_all, r_all = mean.reshape(m, 1).astype(xa.dtype), rstd.reshape(m, 1).astype(xa.dtype)
-    wf = None if w is None else w.reshape(n).astype(xa.dtype, copy=False)
-    gx = xp.empty((m, n), xa.dtype) if mask[0] else None
-    gw, gb = xp.zeros(n, xa.dtype), xp.zeros(n, xa.dtype)
+    dt = xa.dtype
+    mu_all, r_all = mean.reshape(m, 1).astype(dt), rstd.reshape(m, 1).astype(dt)
+    wf = xp.ones(n, dt) if w is None else w.reshape(n).astype(dt, copy=False)
+    # gx is allocated in its final shape where it can be, so that it owns its memory (a
+    # gradient the engine can hand to a leaf without a copy)
+    gx = gx2 = None
+    if mask[0]:
+        gx = xp.empty(x.shape, dt)
+        gx2 = gx.reshape(m, n)
+    gw, gb = xp.zeros(n, dt), xp.zeros(n, dt)
     for blk in _blocks(xp, m, n):
         gr, r = ga[blk], r_all[blk]
-        xhat = (xa[blk] - mu_all[blk]) * r
-        if mask[1]:
-            gw += xp.einsum("ij,ij->j", gr, xhat)
-        if mask[2]:
-            gb += gr.sum(axis=0)
+        xc = xp.subtract(xa[blk], mu_all[blk])
         if mask[0]:
-            gh = gr if wf is None else gr * wf
-            a = gh.sum(axis=1, keepdims=True) / ct(n)
-            c = xp.einsum("ij,ij->i", gh, xhat)[:, None] / ct(n)
-            xhat *= c
-            xhat += a
-            gx[blk] = (gh - xhat) * r
+            gxb = gx2[blk]
+            gh = xp.multiply(gr, wf, out=gxb)
+            b = _row_dot(xp, gh, xc) * (r * r * r / dt.type(-n))
+            k = (gr @ wf)[:, None] * (r / dt.type(-n))
+            gxb *= r
+            gxb += xp.multiply(xc, b)
+            gxb += k
+        if mask[1]:
+            xc *= gr
+            gw += r[:, 0] @ xc
+        if mask[2]:
+            gb += xp.ones(len(gr), dt) @ gr
     empty = xp.empty((0,), x.dtype)
-    return (empty if gx is None else gx.reshape(x.shape).astype(x.dtype, copy=False),
+    return (empty if gx is None else gx.astype(x.dtype, copy=False),
             gw.reshape(w.shape).astype(w.dtype) if mask[1] else empty.copy(),
             gb.reshape(normalized_shape).astype(x.dtype) if mask[2] else empty.copy())
 
@@ -240,8 +256,9 @@ def _batch_norm(xp, x, w, b, running_mean, running_var, training, momentum, eps)
         raise RuntimeError(f"batch_norm(): Expected input to have at least 2 dims, but got "
                            f"{x.ndim}")
     c = x.shape[1]
-    for what, t in (("weight", w), ("bias", b), ("running_mean", running_mean),
-                    ("running_var", running_var)):
+    # PyTorch's order of checks: the running statistics first
+    for what, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", w), ("bias", b)):
         if t is not None and t.size != c:
             raise RuntimeError(f"{what} should contain {c} elements not {t.size}")
     xa = _acc(x).reshape(_grouped3(x.shape))

@@ -648,7 +648,14 @@ def _softmax_impl(log):
             y = y.reshape(1)
         e = y - xp.amax(y, axis=d, keepdims=True)
         if log:
-            r = e - xp.log(xp.sum(xp.exp(e), axis=d, keepdims=True))
+            lse = xp.sum(xp.exp(e), axis=d, keepdims=True)
+            if dt.itemsize < 4 and d == y.ndim - 1:
+                # PyTorch's last-dim kernel for half types keeps the sum and its log in the
+                # input's type (each rounded once); other dims keep them in float32
+                lse = xp.log(lse.astype(x.dtype)).astype(x.dtype).astype(np.float32)
+            else:
+                lse = xp.log(lse)
+            r = e - lse
         else:
             e = xp.exp(e)
             r = e / xp.sum(e, axis=d, keepdims=True)

@@ -204,6 +204,7 @@ REGISTRY = {
     "cumprod": ("cumprod",), "view_as_complex": ("view_as_complex",),
     "grid_sampler": ("grid_sampler",),
     "binary_cross_entropy": ("binary_cross_entropy",), "ctc_loss": ("ctc_loss",),
+    "cross_entropy_loss": ("cross_entropy_loss",),
     "cat": ("cat",), "stack": ("stack",), "index_copy": ("index_copy",),
     "index_put": ("index_put",), "scatter_add": ("scatter_add",), "addcdiv": ("addcdiv",),
     "addcmul": ("addcmul",), "atan2": ("atan2",),

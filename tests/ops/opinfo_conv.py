@@ -80,7 +80,11 @@ _CONV_T_CASES = {
         ([(2, 4, 3, 3), (4, 2, 3, 3), (4,)], {"groups": 2, "stride": 2, "padding": 1,
                                               "output_padding": 1, "dilation": 1}),
         ([(3, 4, 3), (3, 2, 2, 2)], {"dilation": 2}),
-        ([("nc", (2, 3, 3, 4)), (3, 2, 3, 1)], {"stride": 3, "dilation": (1, 2)})],
+        ([("nc", (2, 3, 3, 4)), (3, 2, 3, 1)], {"stride": 3, "dilation": (1, 2)}),
+        # stride and dilation with a common factor; padding past the kernel's reach
+        ([(1, 2, 3, 4), (2, 3, 4, 3)], {"stride": 2, "padding": (1, 2), "dilation": 2}),
+        ([(1, 2, 4, 3), (2, 1, 2, 2)], {"stride": (2, 3), "padding": (3, 1),
+                                        "output_padding": (1, 2)})],
     3: [([(1, 1, 2, 1, 2), (1, 1, 2, 2, 1)], {"stride": 2}),
         ([(1, 2, 2, 3, 2), (2, 2, 2, 2, 2), (2,)], {"stride": 2, "padding": 1,
                                                     "output_padding": 1})],

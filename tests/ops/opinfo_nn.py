@@ -176,7 +176,14 @@ add("native_batch_norm", fn=_f("batch_norm"), samples=_bn_samples, dtypes=FLOATS
     **TOL, errors=(ErrorCase((A(np.ones((1, 3), np.float32)), None, None), {"training": True},
                              match="more than 1 value"),
                    ErrorCase((A(np.ones((2, 3), np.float32)), A(np.ones(4, np.float32)),
-                              A(np.ones(4, np.float32))), match="running_mean")))
+                              A(np.ones(4, np.float32))), match="running_mean"),
+                   # PyTorch checks the running statistics before the weight
+                   ErrorCase((A(np.ones((2, 3), np.float32)), A(np.ones(4, np.float32)),
+                              A(np.ones(4, np.float32)), A(np.ones(2, np.float32))),
+                             match="running_mean should contain 3 elements not 4"),
+                   ErrorCase((A(np.ones((2, 3), np.float32)), A(np.ones(3, np.float32)),
+                              A(np.ones(3, np.float32)), A(np.ones(3, np.float32)),
+                              A(np.ones(2, np.float32))), match="bias should contain")))
 add("native_layer_norm", fn=_f("layer_norm"), samples=lambda d, r: [
     Sample((A(arr(r, (3, 4), d)), (4,))),
     Sample((A(arr(r, (2, 3, 4), d)), (3, 4), A(arr(r, (3, 4), d)), A(arr(r, (3, 4), d)))),
@@ -405,6 +412,53 @@ def _ce_samples(dtype, rng):
 add("cross_entropy", fn=_f("cross_entropy"), samples=_ce_samples, dtypes=FLOATS, **TOL,
     errors=_NLL_ERRORS + (ErrorCase((A(np.zeros((3, 4), np.float32)), A(np.array([1, 2, 3]))),
                                     {"label_smoothing": 1.5}, match="label_smoothing"),))
+# the fused cross entropy op and its first-order backward kernel, against PyTorch's composite
+_RED_ENUM = {"none": 0, "mean": 1, "sum": 2}
+
+
+def _ce_op(m, x, t, w=None, reduction="mean", ignore_index=-100, label_smoothing=0.0):
+    if m.__name__ == "torch":
+        return m.ops.aten.cross_entropy_loss(x, t, w, _RED_ENUM[reduction], ignore_index,
+                                             label_smoothing)
+    from ember._ops import REGISTRY
+    return REGISTRY["cross_entropy_loss"](x, t, w, ignore_index=ignore_index,
+                                          reduction=reduction,
+                                          label_smoothing=label_smoothing)[0]
+
+
+def _ce_backward(m, x, t, w=None, reduction="mean", ignore_index=-100, label_smoothing=0.0):
+    kw = {"ignore_index": ignore_index, "reduction": reduction,
+          "label_smoothing": label_smoothing}
+    g = m.linspace(0.5, 2.0, t.numel(), dtype=x.dtype).reshape(t.shape) \
+        if reduction == "none" else m.tensor(1.5, dtype=x.dtype)
+    if m.__name__ == "torch":
+        x = x.detach().requires_grad_(True)
+        return m.autograd.grad(m.nn.functional.cross_entropy(x, t, w, **kw), x, g)[0]
+    from ember._ops import REGISTRY
+    _, prob = REGISTRY["cross_entropy_loss"](x, t, w, **kw)
+    # in x's dtype, as the engine casts it (differs only under autocast)
+    return REGISTRY["cross_entropy_loss_backward"](g, prob, t, w, **kw).to(x.dtype)
+
+
+def _ce_op_samples(dtype, rng):
+    t, w = A(rng.integers(0, 4, (5,))), A(arr(rng, (4,), dtype, 0.5, 2), grad=False)
+    out = [Sample((A(arr(rng, (5, 4), dtype)), t), {"reduction": red}, name=red)
+           for red in _RED]
+    out += [Sample((A(arr(rng, (5, 4), dtype)), A(np.array([1, -100, 3, 0, 3])), w),
+                   {"reduction": red, "label_smoothing": ls}, name=f"weight ignore {ls} {red}")
+            for red in _RED for ls in (0.0, 0.2)]
+    out.append(Sample((A(arr(rng, (5, 4), dtype)), A(np.array([2, 1, 2, 0, 3]))),
+                      {"ignore_index": 2, "label_smoothing": 0.3}, name="ignore smooth"))
+    out += [Sample((A(arr(rng, (2, 4, 3, 2), dtype)), A(rng.integers(0, 4, (2, 3, 2))), w),
+                   {"reduction": red, "label_smoothing": 0.1}, name=f"K-dim {red}")
+            for red in ("mean", "none")]
+    out.append(Sample((A(arr(rng, (5, 4), dtype)), A(np.full(5, -100))), name="all ignored"))
+    return out
+
+
+add("cross_entropy_loss", fn=_ce_op, samples=_ce_op_samples, dtypes=FLOATS, **TOL)
+add("cross_entropy_loss_backward", fn=_ce_backward, samples=_ce_op_samples, dtypes=FLOATS,
+    grad=False, **TOL)
 add("multilabel_margin_loss", fn=_f("multilabel_margin_loss"), samples=lambda d, r: [
     Sample((A(arr(r, (3, 4), d)), A(np.array([[3, 0, -1, 1], [0, 1, 2, 3], [1, -1, 0, 0]]))),
            {"reduction": red}, name=red) for red in _RED] + [
