@@ -10,7 +10,7 @@ both alike; each case prints both medians and the ember/torch ratio.
     PYTHONPATH=. python bench/bench_attention.py --quick    # fewer rounds
 
 On a busy machine PyTorch's thread pool (and OpenBLAS's) suffer most from contention; compare
-with ``--torch-threads 1`` and ``OPENBLAS_NUM_THREADS=1`` there.
+with ``--threads 1`` there.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ inputs, calls interleaved; prints the median time per call of each and the ember
 
     PYTHONPATH=. python bench/bench_conv.py                    # full run
     PYTHONPATH=. python bench/bench_conv.py --quick            # fewer repeats
-    PYTHONPATH=. python bench/bench_conv.py --torch-threads 1  # on a busy machine
+    PYTHONPATH=. python bench/bench_conv.py --threads 1  # on a busy machine
     PYTHONPATH=. python bench/bench_conv.py --filter conv2d --json out.json
 """
 

@@ -7,7 +7,7 @@ both alike; each case prints both medians and the ember/torch ratio.
 
     PYTHONPATH=. python bench/bench_nn_layers.py                    # full run
     PYTHONPATH=. python bench/bench_nn_layers.py --quick            # fewer rounds
-    PYTHONPATH=. python bench/bench_nn_layers.py --torch-threads 1  # on a busy machine
+    PYTHONPATH=. python bench/bench_nn_layers.py --threads 1  # on a busy machine
 """
 
 from __future__ import annotations

@@ -404,7 +404,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     t = t.long()
     ends = t == -1
     first = ends.long().argmax(1).masked_fill(~ends.any(1), c) if c else t.new_zeros((0,))
-    valid = arange(c) < first.unsqueeze(1)
+    valid = arange(c, device=input.device) < first.unsqueeze(1)
     tc = t.clamp(min=0)
     is_target = x.new_zeros(x.shape).scatter_add(1, tc, valid.to(x.dtype)) > 0
     xt = x.gather(1, tc)
@@ -442,7 +442,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         z = z * z
     if weight is not None:
         z = z * weight.gather(0, t).unsqueeze(1)
-    z = z.masked_fill(arange(c) == t.unsqueeze(1), 0)
+    z = z.masked_fill(arange(c, device=input.device) == t.unsqueeze(1), 0)
     loss = z.sum(1) / c
     if one:
         loss = loss.squeeze(0)
@@ -635,7 +635,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
                 "if input is 2D, then offsets has to be None, as input is treated is a "
                 "mini-batch of fixed length sequences. However, found offsets of type "
                 f"{type(offsets)}")
-        offsets = arange(0, input.numel(), max(input.shape[1], 1), dtype=input.dtype)
+        offsets = arange(0, input.numel(), max(input.shape[1], 1), dtype=input.dtype,
+                         device=input.device)
         include_last_offset = False
         input = input.reshape(-1)
         if per_sample_weights is not None:

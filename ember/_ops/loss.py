@@ -146,7 +146,12 @@ def _embedding_bag(xp, weight, indices, offsets, per_sample_weights, mode=1, pad
             f"{_dtype.FROM_NP[indices.dtype].word} and offsets' dtype "
             f"{_dtype.FROM_NP[offsets.dtype].word}")
     check_floating("embedding_bag_cpu", weight)
-    _check_range(xp, indices, weight.shape[0])
+    flat = indices.reshape(-1)
+    bad = (flat < 0) | (flat >= weight.shape[0])
+    if bad.any():  # PyTorch's embedding_bag names the first bad position
+        i = int(bad.argmax())
+        raise RuntimeError(f"Index {i} of input takes value {int(flat[i])} which is not in the "
+                           f"valid range [0, {weight.shape[0]})")
     bag, nb = _bags(xp, indices, offsets, include_last_offset)
     if padding_idx >= 0:
         bag = xp.where(indices == padding_idx, -1, bag)

@@ -227,20 +227,7 @@ def _flat(out):
     return [out]
 
 
-# composites that make a CPU tensor (``arange``/``eye``/``tensor`` without ``device=``) and
-# mix it with the input: a cross-device error on CUDA (docs/cuda.md, "xp audit")
-MIXES_CPU = {"embedding_bag",
-             "multilabel_margin_loss", "multi_margin_loss"}
-
-
-def _op_param(op):
-    marks = []
-    if op.name in MIXES_CPU:
-        marks.append(pytest.mark.xfail(strict=True, reason="makes a CPU tensor (docs/cuda.md)"))
-    return pytest.param(op, id=op.name, marks=marks)
-
-
-@pytest.mark.parametrize("op", [_op_param(op) for op in OPS])
+@pytest.mark.parametrize("op", [pytest.param(op, id=op.name) for op in OPS])
 def test_op_table_stays_on_device(cuda, op):
     """Each op's float32 samples run on the fake device: results are device tensors with the
     CPU's values (or the same error as on the CPU)."""

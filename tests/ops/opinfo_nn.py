@@ -429,8 +429,8 @@ def _ce_op(m, x, t, w=None, reduction="mean", ignore_index=-100, label_smoothing
 def _ce_backward(m, x, t, w=None, reduction="mean", ignore_index=-100, label_smoothing=0.0):
     kw = {"ignore_index": ignore_index, "reduction": reduction,
           "label_smoothing": label_smoothing}
-    g = m.linspace(0.5, 2.0, t.numel(), dtype=x.dtype).reshape(t.shape) \
-        if reduction == "none" else m.tensor(1.5, dtype=x.dtype)
+    g = m.linspace(0.5, 2.0, t.numel(), dtype=x.dtype, device=x.device).reshape(t.shape) \
+        if reduction == "none" else m.tensor(1.5, dtype=x.dtype, device=x.device)
     if m.__name__ == "torch":
         x = x.detach().requires_grad_(True)
         return m.autograd.grad(m.nn.functional.cross_entropy(x, t, w, **kw), x, g)[0]
