@@ -210,3 +210,27 @@ def test_bench_conv_runs(tmp_path, monkeypatch):
     rows = json.loads(out.read_text())["rows"]
     assert [r["case"] for r in rows] == ["avg_pool2d 2x2", "avg_pool2d 2x2 fwd+bwd"]
     assert all(r["ratio"] > 0 for r in rows)
+
+
+@pytest.mark.parametrize("groups,layout", [(1, "contiguous"), (2, "contiguous"),
+                                           (1, "channels_last")])
+def test_batch_chunked_im2col(monkeypatch, groups, layout):
+    """NOTE [ Batch-chunked im2col ]: a batch split into several chunks (one image each)
+    gives PyTorch's output and gradients."""
+    from ember._ops import conv as C
+    monkeypatch.setattr(C, "_CHUNK_BYTES", 1)
+    (tx, ex), (tw, ew) = _pair(_rand(5, 4, 6, 7), grad=True), _pair(
+        _rand(6, 4 // groups, 3, 2, seed=1), grad=True)
+    xs = {"torch": tx, "ember": ex}
+    if layout == "channels_last":
+        xs = {"torch": tx.contiguous(memory_format=torch.channels_last),
+              "ember": ex.contiguous(memory_format=ember.channels_last)}
+    ey = EF.conv2d(xs["ember"], ew, stride=(2, 1), padding=1, groups=groups)
+    ty = TF.conv2d(xs["torch"], tw, stride=(2, 1), padding=1, groups=groups)
+    assert ey.is_contiguous() == ty.is_contiguous()
+    _close(ey, ty)
+    g = _rand(*ty.shape, seed=2)
+    ey.backward(ember.tensor(g))
+    ty.backward(torch.tensor(g))
+    _close(ex.grad, tx.grad)
+    _close(ew.grad, tw.grad)

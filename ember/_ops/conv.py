@@ -151,6 +151,24 @@ def _cols(xp, win, groups):
     return xp.moveaxis(g, -2, 0).reshape(groups, rows, kk * cg)
 
 
+# NOTE [ Batch-chunked im2col ]
+# The column matrix of a whole batch is K times the input (75 MB for a 3x3 convolution of a
+# (32, 64, 32, 32) float32 batch): building it streams through memory, and the GEMM then
+# streams it again. Taking the windows a few images at a time (about 4 MB of columns, so they
+# are still in cache when the GEMM reads them) and running one GEMM per chunk into its rows of
+# the result measured 1.4x faster for that forward; the weight gradient sums the chunks'
+# products. Each chunk's GEMM is still large (a 32x32 image gives 1024 rows).
+_CHUNK_BYTES = 4 << 20
+
+
+def _batch_chunks(win):
+    """(start, end) ranges over the batch of the windows ``win`` (N, *out, *kernel, C)."""
+    n = win.shape[0]
+    per_image = win.size // max(n, 1) * win.itemsize
+    step = max(1, _CHUNK_BYTES // max(per_image, 1))
+    return [(s, min(n, s + step)) for s in range(0, n, step)] or [(0, 0)]
+
+
 def _weight_mat(xp, w, groups, dt):
     """Weight (O, Cg, *K) as (G, Og, K·Cg), matching ``_cols``."""
     o, cg = w.shape[:2]
@@ -195,8 +213,12 @@ def _convolution(xp, x, w, b=None, *, stride, padding, dilation, groups):
     out = [_out(s, lo_, hi_, k, st, dl) for s, lo_, hi_, k, st, dl in
            zip(x.shape[2:], lo, hi, kernel, stride, dilation)]
     win = _windows_cl(xp, x, lo, hi, out, kernel, stride, dilation, dt)
-    y = xp.matmul(_cols(xp, win, groups), _weight_mat(xp, w, groups, dt).transpose(0, 2, 1))
-    y = _from_rows(xp, y, x.shape[0], out, groups, _channels_last(x, w))
+    wm = _weight_mat(xp, w, groups, dt).transpose(0, 2, 1)
+    n, rows = x.shape[0], math.prod(out)
+    y = xp.empty((groups, n * rows, wm.shape[-1]), dt)
+    for s, e in _batch_chunks(win):
+        xp.matmul(_cols(xp, win[s:e], groups), wm, out=y[:, s * rows:e * rows])
+    y = _from_rows(xp, y, n, out, groups, _channels_last(x, w))
     if b is not None:
         y += _bias_shape(b.astype(dt, copy=False), d)
     return y.astype(x.dtype, copy=False)
@@ -289,8 +311,13 @@ def _convolution_weight(xp, x, g, *, stride, padding, dilation, groups, kernel_s
     hi = [_span(o_, k, st, dl) - lo - s for o_, k, st, dl, lo, s in
           zip(out, kernel_size, stride, dilation, padding, x.shape[2:])]
     win = _windows_cl(xp, x, padding, hi, out, kernel_size, stride, dilation, dt)
+    gm, rows = _grad_mat(xp, g, groups, dt), math.prod(out)
     # cols^T @ g, not g^T @ cols: OpenBLAS is several times faster with the long dim inner
-    dw = xp.matmul(_cols(xp, win, groups).transpose(0, 2, 1), _grad_mat(xp, g, groups, dt))
+    dw = None
+    for s, e in _batch_chunks(win):
+        part = xp.matmul(_cols(xp, win[s:e], groups).transpose(0, 2, 1),
+                         gm[:, s * rows:e * rows])
+        dw = part if dw is None else xp.add(dw, part, out=dw)
     cg = c // groups
     dw = dw.transpose(0, 2, 1).reshape((o,) + tuple(kernel_size) + (cg,))
     return xp.ascontiguousarray(xp.moveaxis(dw, -1, 1)).astype(x.dtype, copy=False)
