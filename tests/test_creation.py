@@ -498,11 +498,18 @@ def test_arange_float_values_bit_exact(dtype):
 
 @pytest.mark.parametrize("n,step", [(40000, 0.1), (70001, 1 / 3), (100000, 0.37)])
 def test_arange_across_parallel_chunks(n, step):
-    from ember._creation import _aten_threads
-    if torch.get_num_threads() != _aten_threads():
-        pytest.skip("torch's thread count was changed in this process")
-    for dt in ("float32", "float64", "bfloat16"):
-        check(lambda m, dt=dt: m.arange(0.5, 0.5 + n * step, step, dtype=getattr(m, dt)))
+    # a float arange is computed per parallel_for chunk: both libraries get PyTorch's default
+    # thread count (the tests run torch on one thread otherwise)
+    from ember._threads import default_threads
+    before = ember.get_num_threads(), torch.get_num_threads()
+    ember.set_num_threads(default_threads())
+    torch.set_num_threads(default_threads())
+    try:
+        for dt in ("float32", "float64", "bfloat16"):
+            check(lambda m, dt=dt: m.arange(0.5, 0.5 + n * step, step, dtype=getattr(m, dt)))
+    finally:
+        ember.set_num_threads(before[0])
+        torch.set_num_threads(before[1])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "int64", "int32",
