@@ -98,16 +98,7 @@ def _is_sparse(t) -> bool:
 
 
 def _wrap(p: SparseCOO, requires_grad: bool = False) -> SparseTensor:
-    t = object.__new__(SparseTensor)
-    t._data = p
-    t._requires_grad = requires_grad
-    t._grad_fn = None
-    t._output_nr = 0
-    t._grad = None
-    t._vc = None
-    t._base = None
-    t._meta = None
-    return t
+    return _make(p, requires_grad, SparseTensor)
 
 
 def _new(p: SparseCOO, indices=None, values=None, coalesced=None) -> SparseTensor:

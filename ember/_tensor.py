@@ -696,9 +696,10 @@ class RemovableHandle:
         self.remove()
 
 
-def _make(data, requires_grad: bool = False) -> Tensor:
-    """Wrap a backend array into a Tensor (the hot path: slot stores only)."""
-    t = object.__new__(Tensor)
+def _make(data, requires_grad: bool = False, cls=None) -> Tensor:
+    """Wrap a backend array (or another layout's payload, with that layout's Tensor subclass
+    ``cls``) into a Tensor (the hot path: slot stores only)."""
+    t = object.__new__(Tensor if cls is None else cls)
     t._data = data
     t._requires_grad = requires_grad
     t._grad_fn = None
