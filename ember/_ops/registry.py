@@ -245,7 +245,12 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
     for a in args:
         if isinstance(a, Tensor):
             d = a._data
-            edges.append(_edge(a) if a._requires_grad else None)
+            if not a._requires_grad:
+                edges.append(None)
+            elif a._grad_fn is not None and a._base is None:
+                edges.append((a._grad_fn, a._output_nr))  # _edge's common case, inlined
+            else:
+                edges.append(_edge(a))
             in_meta.append((d.shape, d.dtype))
             saved.append(SavedTensor(self_value if i == 0 and self_value is not None else a,
                                      False, op.name) if i in save else None)
@@ -256,6 +261,7 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
             saved.append(a)
         i += 1
     node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), len(outs),
+                  ((outs[0]._data.shape, outs[0]._data.dtype),) if len(outs) == 1 else
                   tuple([(o._data.shape, o._data.dtype) for o in outs]))
     i = 0
     for o in outs:
