@@ -13,6 +13,7 @@ from ._ops import REGISTRY as R
 from ._ops.registry import apply, apply_inplace
 from ._ops.shape import infer_shape
 from ._tensor import Tensor, contiguous_format, preserve_format
+from .amp.autocast_mode import autocast_listed
 
 __all__: list[str] = []
 # public functions that are not also Tensor methods (``ember.cat`` but no ``Tensor.cat``)
@@ -594,6 +595,7 @@ def einsum(equation: str, *operands) -> Tensor:
     return apply(R["einsum"], operands, {"equation": equation})
 
 
+@autocast_listed
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-D tensors."""
     if input.ndim != 1 or tensor.ndim != 1:

@@ -25,6 +25,7 @@ from .._functional import _export, triu_indices
 from .._ops import REGISTRY as R
 from .._ops.registry import apply, apply_inplace
 from .._tensor import Tensor
+from ..amp.autocast_mode import autocast_listed
 from ..autograd.grad_mode import no_grad
 from ..random import _gen
 
@@ -130,6 +131,7 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, True)
 
 
+@autocast_listed
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """Leaky ReLU with a learnt slope per channel (dim 1): ``F.prelu(x, torch.tensor([0.25]))``.
     """
@@ -303,6 +305,7 @@ def _no_grad_clamp_min(t: Tensor, eps: float) -> Tensor:
     return t + (t.detach().clamp_min(eps) - t.detach())
 
 
+@autocast_listed
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (broadcasting)."""
     from .._dtype import promote_types
@@ -324,6 +327,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return (x1 - x2 + eps).norm(p, last if last >= 0 else None, keepdim)
 
 
+@autocast_listed
 def pdist(input: Tensor, p: float = 2) -> Tensor:
     """p-norm distances between all pairs of rows of a 2-D input (upper triangle, row-major):
     ``F.pdist(x)``."""
@@ -338,6 +342,7 @@ def pdist(input: Tensor, p: float = 2) -> Tensor:
     return (input[i] - input[j]).norm(p, 1)
 
 
+@autocast_listed
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
           compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
     """p-norm distances between each row of ``x1`` and each row of ``x2`` (batched):

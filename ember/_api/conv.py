@@ -23,6 +23,7 @@ from .._ops import REGISTRY as R
 from .._ops.conv import _adaptive_bounds
 from .._ops.registry import apply
 from .._tensor import Tensor, _make
+from ..amp.autocast_mode import autocast_listed
 from ..backends import of_array
 
 _CONV, _CONV_T = R["convolution"], R["convolution_transpose"]
@@ -191,8 +192,9 @@ def _conv_transpose(d):
     return fn
 
 
-conv1d, conv2d, conv3d = (_conv(d) for d in (1, 2, 3))
-conv_transpose1d, conv_transpose2d, conv_transpose3d = (_conv_transpose(d) for d in (1, 2, 3))
+conv1d, conv2d, conv3d = (autocast_listed(_conv(d)) for d in (1, 2, 3))
+conv_transpose1d, conv_transpose2d, conv_transpose3d = (
+    autocast_listed(_conv_transpose(d)) for d in (1, 2, 3))
 
 
 def convolution(input: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
@@ -350,7 +352,7 @@ def _max_pool(d):
     return fn
 
 
-max_pool1d, max_pool2d, max_pool3d = (_max_pool(d) for d in (1, 2, 3))
+max_pool1d, max_pool2d, max_pool3d = _max_pool(1), _max_pool(2), autocast_listed(_max_pool(3))
 
 
 def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
@@ -406,7 +408,7 @@ def _avg_pool(d):
     return fn
 
 
-avg_pool1d, avg_pool2d, avg_pool3d = (_avg_pool(d) for d in (1, 2, 3))
+avg_pool1d, avg_pool2d, avg_pool3d = _avg_pool(1), _avg_pool(2), autocast_listed(_avg_pool(3))
 
 
 def _output_size(name, x, output_size, d):
@@ -457,7 +459,7 @@ def _adaptive_avg_pool(d):
 
 
 adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d = (
-    _adaptive_avg_pool(d) for d in (1, 2, 3))
+    autocast_listed(_adaptive_avg_pool(d)) for d in (1, 2, 3))
 
 
 def _adaptive_max_pool(d):
@@ -609,7 +611,8 @@ def _max_unpool(d):
     return fn
 
 
-max_unpool1d, max_unpool2d, max_unpool3d = (_max_unpool(d) for d in (1, 2, 3))
+max_unpool1d, max_unpool2d, max_unpool3d = (
+    autocast_listed(_max_unpool(d)) for d in (1, 2, 3))
 
 
 # -- padding and shuffles -------------------------------------------------------------------------

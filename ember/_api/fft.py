@@ -17,6 +17,7 @@ from .._functional import cat, narrow
 from .._ops.fft import fft_c2c, fft_c2r, fft_r2c
 from .._ops.rules import wrap_dim
 from .._tensor import Tensor
+from ..amp.autocast_mode import autocast_listed
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2",
            "hfft2", "ihfft2", "fftn", "ifftn", "rfftn", "irfftn", "hfftn", "ihfftn", "fftfreq",
@@ -134,6 +135,7 @@ def _c2r(x, n, dim, norm, forward):
     return fft_c2r(x, (d,), _norm(norm, forward), last)
 
 
+@autocast_listed
 def fft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
     """The one-dimensional discrete Fourier transform::
 
@@ -144,6 +146,7 @@ def fft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = N
     return _r2c("fft", input, n, dim, norm, True, False)
 
 
+@autocast_listed
 def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
     """The one-dimensional inverse discrete Fourier transform (``ifft(fft(x)) == x``)."""
     if input.is_complex():
@@ -151,6 +154,7 @@ def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
     return _r2c("ifft", input, n, dim, norm, False, False)
 
 
+@autocast_listed
 def rfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
     """The FFT of a real signal: its ``n // 2 + 1`` non-redundant frequencies::
 
@@ -159,16 +163,19 @@ def rfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
     return _r2c("rfft", input, n, dim, norm, True, True)
 
 
+@autocast_listed
 def irfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
     """The inverse of ``rfft``: a real signal of length ``n`` (default ``2 * (m - 1)``)."""
     return _c2r(input, n, dim, norm, False)
 
 
+@autocast_listed
 def hfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
     """The FFT of a Hermitian-symmetric signal given by its first half: a real spectrum."""
     return _c2r(input, n, dim, norm, True)
 
 
+@autocast_listed
 def ihfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
     """The inverse of ``hfft``: the half-spectrum of a real signal's inverse FFT."""
     return _r2c("ihfft", input, n, dim, norm, False, True)
@@ -176,6 +183,7 @@ def ihfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None =
 
 # -- n-dimensional --------------------------------------------------------------------------------
 
+@autocast_listed
 def fftn(input: Tensor, s=None, dim=None, norm: str | None = None) -> Tensor:
     """The n-dimensional FFT over ``dim`` (all dims by default), signal sizes ``s``."""
     shape, dims = _shape_and_dims(input, s, dim)
@@ -183,6 +191,7 @@ def fftn(input: Tensor, s=None, dim=None, norm: str | None = None) -> Tensor:
     return fft_c2c(x, dims, _norm(norm, True), True)
 
 
+@autocast_listed
 def ifftn(input: Tensor, s=None, dim=None, norm: str | None = None) -> Tensor:
     """The n-dimensional inverse FFT."""
     shape, dims = _shape_and_dims(input, s, dim)
@@ -190,6 +199,7 @@ def ifftn(input: Tensor, s=None, dim=None, norm: str | None = None) -> Tensor:
     return fft_c2c(x, dims, _norm(norm, False), False)
 
 
+@autocast_listed
 def rfftn(input: Tensor, s=None, dim=None, norm: str | None = None) -> Tensor:
     """The n-dimensional FFT of a real signal, one-sided in the last transformed dim."""
     if input.is_complex():
@@ -214,6 +224,7 @@ def _c2r_shape(name, x, s, dim) -> tuple:
     return shape, dims, last
 
 
+@autocast_listed
 def irfftn(input: Tensor, s=None, dim=None, norm: str | None = None) -> Tensor:
     """The inverse of ``rfftn``: a real signal (last dim ``2 * (m - 1)`` long by default)."""
     shape, dims, last = _c2r_shape("irfftn", input, s, dim)
@@ -256,10 +267,10 @@ def _two(fn, doc):
     return f
 
 
-fft2 = _two(fftn, "``ember.fft.fft2(ember.eye(2))``.")
-ifft2 = _two(ifftn, "the inverse of ``fft2``.")
-rfft2 = _two(rfftn, "``ember.fft.rfft2(ember.ones(2, 4))``.")
-irfft2 = _two(irfftn, "the inverse of ``rfft2``.")
+fft2 = autocast_listed(_two(fftn, "``ember.fft.fft2(ember.eye(2))``."))
+ifft2 = autocast_listed(_two(ifftn, "the inverse of ``fft2``."))
+rfft2 = autocast_listed(_two(rfftn, "``ember.fft.rfft2(ember.ones(2, 4))``."))
+irfft2 = autocast_listed(_two(irfftn, "the inverse of ``rfft2``."))
 hfft2 = _two(hfftn, "real output.")
 ihfft2 = _two(ihfftn, "the inverse of ``hfft2``.")
 

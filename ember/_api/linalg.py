@@ -20,6 +20,7 @@ from .._ops import REGISTRY as R
 from .._ops.decomp import check_float, check_matrix, tril
 from .._ops.registry import apply
 from .._tensor import Tensor
+from ..amp.autocast_mode import autocast_composite, autocast_listed
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..return_types import structseq
 
@@ -55,6 +56,7 @@ def _data(x: Tensor):
 
 # -- vector and matrix products -------------------------------------------------------------------
 
+@autocast_listed
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product: ``ember.mv(ember.ones(2, 3), ember.ones(3))``."""
     if input.ndim != 2 or vec.ndim != 1:
@@ -65,6 +67,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     return F.matmul(input, vec)
 
 
+@autocast_listed
 def vdot(input: Tensor, other: Tensor) -> Tensor:
     """``sum(conj(input) * other)`` of two 1-D tensors."""
     if input.ndim != 1 or other.ndim != 1:
@@ -72,6 +75,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
     return F.dot(input.conj(), other)
 
 
+@autocast_listed
 def inner(input: Tensor, other: Tensor) -> Tensor:
     """Sum of products over the last dims: shape ``input.shape[:-1] + other.shape[:-1]``."""
     if input.ndim == 0 or other.ndim == 0:
@@ -82,6 +86,7 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
     return tensordot(input, other, ([-1], [-1]))
 
 
+@autocast_listed
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of two vectors: ``out[i, j] = input[i] * vec2[j]``."""
     for name, v in (("self", input), ("vec2", vec2)):
@@ -111,21 +116,25 @@ def _add_scaled(name, input, prod, beta, alpha):
     return F.add(out, input if beta == 1 else input * beta)
 
 
+@autocast_listed
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat @ vec)``."""
     return _add_scaled("addmv", input, mv(mat, vec), beta, alpha)
 
 
+@autocast_listed
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * outer(vec1, vec2)``."""
     return _add_scaled("addr", input, outer(vec1, vec2), beta, alpha)
 
 
+@autocast_listed
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     return _add_scaled("baddbmm", input, F.bmm(batch1, batch2), beta, alpha)
 
 
+@autocast_listed
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
     prod = F.bmm(batch1, batch2)
@@ -140,9 +149,11 @@ def _inplace_composite(fn):
                                f"output tensor size {list(r.shape)} should match")
         return self.copy_(r)
     method.__name__ = method.__qualname__ = fn.__name__ + "_"
-    return method
+    # PyTorch's in-place forms of listed ops run below autocast: no casts, autocast off inside
+    return autocast_composite(method, (None,))
 
 
+@autocast_listed
 def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     """Contract ``dims`` trailing dims of ``a`` with leading dims of ``b`` (or the listed
     dims): ``ember.tensordot(a, b, dims=([1, 0], [0, 1]))``."""
@@ -198,6 +209,7 @@ def _cross(name, input, other, dim):
     return roll(a, 1) * roll(b, 2) - roll(a, 2) * roll(b, 1)
 
 
+@autocast_listed
 def cross(input: Tensor, other: Tensor, dim=None) -> Tensor:
     """Cross product of 3-vectors along ``dim`` (by default the first dim of size 3)."""
     if dim is None:
@@ -210,6 +222,7 @@ def cross(input: Tensor, other: Tensor, dim=None) -> Tensor:
     return _cross("linalg.cross", input, other, dim)
 
 
+@autocast_listed
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix."""
     if input.ndim != 2:
@@ -236,6 +249,7 @@ def _chain_order(shapes):
     return split
 
 
+@autocast_listed
 def multi_dot(tensors, *, out=None) -> Tensor:
     """Product of a chain of matrices in the cheapest order (first/last may be vectors)."""
     tensors = list(tensors)
@@ -275,6 +289,7 @@ def multi_dot(tensors, *, out=None) -> Tensor:
     return r
 
 
+@autocast_listed
 def chain_matmul(*matrices) -> Tensor:
     """Product of a chain of matrices (``multi_dot`` of 2-D tensors)."""
     if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
@@ -284,6 +299,7 @@ def chain_matmul(*matrices) -> Tensor:
     return multi_dot(matrices)
 
 
+@autocast_listed
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """``sum(conj(x) * y, dim)``."""
     for t in (x, y):
@@ -327,11 +343,13 @@ def inv_ex(A: Tensor, *, check_errors: bool = False, out=None):  # noqa: N803
     return InvExResult(*apply(R["linalg_inv_ex"], (A,), {"check_errors": check_errors}))
 
 
+@autocast_listed
 def inv(A: Tensor, *, out=None) -> Tensor:  # noqa: N803
     """The inverse of square matrices: ``ember.linalg.inv(a) @ a`` is the identity."""
     return apply(R["linalg_inv_ex"], (A,), {"check_errors": True})[0]
 
 
+@autocast_listed
 def inverse(input: Tensor) -> Tensor:
     """Alias of ``ember.linalg.inv``."""
     return inv(input)
@@ -371,6 +389,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
                                 {"left": left, "check_errors": check_errors}))
 
 
+@autocast_listed
 def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:  # noqa: N803
     """The solution X of ``A X = B`` (``X A = B`` with ``left=False``); B may be a vector."""
     return apply(R["linalg_solve_ex"], (A, B), {"left": left, "check_errors": True})[0]
@@ -383,6 +402,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,  #
                  {"upper": upper, "left": left, "unitriangular": unitriangular})
 
 
+@autocast_listed
 def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,  # noqa: N803
                      unitriangular: bool = False):
     """Deprecated form of ``solve_triangular``: ``(solution, A.clone())``."""
@@ -410,6 +430,7 @@ def _torch_cholesky(input: Tensor, upper: bool = False) -> Tensor:
 _torch_cholesky.__name__ = "cholesky"
 
 
+@autocast_listed
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:  # noqa: N803
     """Solve ``A X = B`` given A's Cholesky factor L (or U with ``upper=True``)."""
     if upper:
@@ -419,6 +440,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:  # noqa
     return solve_triangular(L.mH, y, upper=True)
 
 
+@autocast_listed
 def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:  # noqa: N803
     """``A^{-1}`` given A's Cholesky factor."""
     if L.ndim < 2:
@@ -456,6 +478,7 @@ def lu(A: Tensor, *, pivot: bool = True, out=None):  # noqa: N803
     return LUResult(*lu_unpack(lu_, piv))
 
 
+@autocast_listed
 def _torch_lu(A: Tensor, pivot: bool = True, get_infos: bool = False):  # noqa: N803
     r = apply(R["linalg_lu_factor_ex"], (A,), {"pivot": pivot})
     return tuple(r) if get_infos else (r[0], r[1])
@@ -464,6 +487,7 @@ def _torch_lu(A: Tensor, pivot: bool = True, get_infos: bool = False):  # noqa: 
 _torch_lu.__name__ = "lu"
 
 
+@autocast_listed
 def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,  # noqa: N803
              adjoint: bool = False, out=None) -> Tensor:
     """Solve ``A X = B`` (or with A^H, or ``X A = B``) from ``lu_factor``'s output."""
@@ -481,6 +505,7 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,  # noq
               left=False)
 
 
+@autocast_listed
 def _torch_lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:  # noqa: N803
     return lu_solve(LU_data, LU_pivots, b)
 
@@ -527,6 +552,7 @@ def _torch_svd(input: Tensor, some: bool = True, compute_uv: bool = True):
 _torch_svd.__name__ = "svd"
 
 
+@autocast_listed
 def svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:  # noqa: N803
     """Singular values in descending order (real)."""
     need_uv = A.requires_grad and is_grad_enabled()
@@ -538,6 +564,7 @@ def eigh(A: Tensor, UPLO: str = "L", *, out=None):  # noqa: N803
     return EighResult(*apply(R["linalg_eigh"], (A,), {"UPLO": UPLO}))
 
 
+@autocast_listed
 def eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:  # noqa: N803
     """Eigenvalues of Hermitian matrices, ascending."""
     return eigh(A, UPLO)[0]
@@ -548,11 +575,13 @@ def eig(A: Tensor, *, out=None):  # noqa: N803
     return EigResult(*apply(R["linalg_eig"], (A,), {}))
 
 
+@autocast_listed
 def eigvals(A: Tensor, *, out=None) -> Tensor:  # noqa: N803
     """Complex eigenvalues of square matrices."""
     return eig(A)[0]
 
 
+@autocast_listed
 def householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:  # noqa: N803
     """The first n columns of ``H_1 ... H_k`` with ``H_i = I - tau_i v_i v_i^H`` (v_i below
     A's diagonal, 1 on it), as LAPACK's orgqr."""
@@ -584,6 +613,7 @@ def householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:  # noqa:
 
 # -- pseudo-inverse, rank, norms ------------------------------------------------------------------
 
+@autocast_listed
 def pinv(A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None,  # noqa: N803
          out=None) -> Tensor:
     """The Moore-Penrose pseudo-inverse, dropping singular values below
@@ -594,11 +624,13 @@ def pinv(A: Tensor, rcond=None, hermitian: bool = False, *, atol=None, rtol=None
     return apply(R["linalg_pinv"], (A, a_, r_), {"hermitian": hermitian})
 
 
+@autocast_listed
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     """``pinv`` with relative tolerance ``rcond``."""
     return pinv(input, rtol=rcond)
 
 
+@autocast_listed
 def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None,  # noqa: N803
                 rtol=None, out=None) -> Tensor:
     """Number of singular values above ``max(atol, rtol * largest)`` (int64)."""
@@ -712,6 +744,7 @@ def _torch_norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=Non
 _torch_norm.__name__ = "norm"
 
 
+@autocast_listed
 def cond(A: Tensor, p=None) -> Tensor:  # noqa: N803
     """The condition number of matrices in the norm ``p`` (2-norm by default)."""
     check_matrix("linalg.cond", _data(A))
@@ -763,6 +796,7 @@ def _torch_vander(x: Tensor, N=None, increasing: bool = False) -> Tensor:  # noq
 _torch_vander.__name__ = "vander"
 
 
+@autocast_listed
 def tensorinv(A: Tensor, ind: int = 2, *, out=None) -> Tensor:  # noqa: N803
     """The inverse of ``A`` seen as a linear map from its first ``ind`` dims to the rest."""
     if ind <= 0:
@@ -775,6 +809,7 @@ def tensorinv(A: Tensor, ind: int = 2, *, out=None) -> Tensor:  # noqa: N803
     return inv(A.reshape(p, p)).reshape(cols + rows)
 
 
+@autocast_listed
 def tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:  # noqa: N803
     """X with ``tensordot(A, X, X.ndim) = B``."""
     if dims is not None:

@@ -18,6 +18,7 @@ from .._functional import _export, broadcast_shapes, broadcast_tensors
 from .._ops import REGISTRY as R
 from .._ops.registry import apply, apply_inplace
 from .._tensor import Tensor
+from ..amp.autocast_mode import autocast_listed
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from .activation import _no_grad_clamp_min, logsigmoid, pairwise_distance
 
@@ -86,6 +87,7 @@ def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str) -> Te
 
 # -- regression losses ----------------------------------------------------------------------------
 
+@autocast_listed
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean absolute error: ``F.l1_loss(pred, target)``."""
@@ -97,6 +99,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                                                                       reduction)
 
 
+@autocast_listed
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean squared error: ``F.mse_loss(pred, target)``."""
@@ -108,6 +111,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                                                                        reduction)
 
 
+@autocast_listed
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """Squared error (halved, over ``beta``) below ``beta``, absolute error above."""
@@ -122,6 +126,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return _reduce((0.5 * d * d / beta).where(d < beta, d - 0.5 * beta), reduction)
 
 
+@autocast_listed
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """Half squared error below ``delta``, ``delta * (|d| - delta / 2)`` above."""
@@ -136,6 +141,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
                                                                       reduction)
 
 
+@autocast_listed
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
                      size_average=None, eps: float = 1e-8, reduce=None,
                      reduction: str = "mean") -> Tensor:
@@ -206,6 +212,7 @@ def _nll_args(input: Tensor, target: Tensor, weight: Tensor | None, fn: str):
     return x, t.long(), one
 
 
+@autocast_listed
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index targets given log-probabilities
@@ -236,6 +243,7 @@ def _class_weight(weight: Tensor, ndim: int, class_dim: int) -> Tensor:
     return weight.view(shape)
 
 
+@autocast_listed
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -298,6 +306,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     return (1 - label_smoothing) * nll + ret * (label_smoothing / c)
 
 
+@autocast_listed
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """``-w (t log x + (1 - t) log(1 - x))`` for probabilities ``x`` (logs clamped at -100)."""
@@ -312,6 +321,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _reduce(apply(R["binary_cross_entropy"], (input, target, weight), {}), reduction)
 
 
+@autocast_listed
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      weight: Tensor | None = None, size_average=None,
                                      reduce=None, reduction: str = "mean",
@@ -334,6 +344,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     return _reduce(loss, reduction)
 
 
+@autocast_listed
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence of ``target`` from the log-probabilities ``input`` (``reduction=
@@ -357,6 +368,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return out
 
 
+@autocast_listed
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """``log(1 + exp(-y x))``."""
@@ -387,6 +399,7 @@ def _margin_inputs(input: Tensor, target: Tensor, name: str):
     return input.reshape(1, -1) if input.dim() < 2 else input
 
 
+@autocast_listed
 def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                            reduction: str = "mean") -> Tensor:
     """Hinge loss between each target class (listed in ``target``, ended by -1) and each
@@ -417,6 +430,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     return _reduce(loss, reduction)
 
 
+@autocast_listed
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, size_average=None, reduce=None,
                       reduction: str = "mean") -> Tensor:
@@ -449,6 +463,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     return _reduce(loss, reduction)
 
 
+@autocast_listed
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """``max(0, -y (x1 - x2) + margin)``."""
@@ -460,6 +475,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
+@autocast_listed
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1``."""
@@ -470,6 +486,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
     return _reduce(out, reduction)
 
 
+@autocast_listed
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                           size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """``1 - cos(x1, x2)`` where ``y == 1``, ``max(0, cos(x1, x2) - margin)`` where
@@ -495,6 +512,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     return _reduce(out, reduction)
 
 
+@autocast_listed
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
                         margin: float = 1.0, p: float = 2, eps: float = 1e-6,
                         swap: bool = False, size_average=None, reduce=None,
@@ -536,6 +554,7 @@ def _lengths(v, device) -> Tensor:
     return v if isinstance(v, Tensor) else tensor(list(v), dtype=_dtype.int64, device=device)
 
 
+@autocast_listed
 def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,
              blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
     """Connectionist Temporal Classification loss of ``log_probs (T, N, C)`` (from

@@ -12,6 +12,7 @@ from .._functional import _export, cat
 from .._ops import REGISTRY as R
 from .._ops.registry import apply
 from .._tensor import Tensor
+from ..amp.autocast_mode import autocast_listed
 from ..autograd.grad_mode import no_grad
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm",
@@ -118,6 +119,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                               num_groups, eps)[0]
 
 
+@autocast_listed
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 1.0) -> Tensor:
     """Divide by ``(k + alpha * mean of squares over size neighbouring channels) ** beta``:

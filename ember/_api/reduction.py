@@ -17,6 +17,7 @@ from .._ops import REGISTRY as R
 from .._ops.registry import apply, apply_inplace
 from .._ops.rules import wrap_dim
 from .._tensor import Tensor
+from ..amp.autocast_mode import autocast_listed
 from ..return_types import structseq
 
 
@@ -242,6 +243,7 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
     return out.squeeze(0) if q.ndim == 0 else out
 
 
+@autocast_listed
 def quantile(input: Tensor, q, dim=None, keepdim: bool = False, *,
              interpolation: str = "linear") -> Tensor:
     """The ``q``-quantiles (a number or 1-D tensor in [0, 1]) over ``dim`` or all elements;
@@ -249,6 +251,7 @@ def quantile(input: Tensor, q, dim=None, keepdim: bool = False, *,
     return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
 
 
+@autocast_listed
 def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *,
                 interpolation: str = "linear") -> Tensor:
     """``quantile`` ignoring NaNs (NaN only where a slice is all NaN)."""

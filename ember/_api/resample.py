@@ -28,6 +28,7 @@ from .._ops.resample import (
     UPSAMPLE_NEAREST,
 )
 from .._tensor import Tensor
+from ..amp.autocast_mode import autocast_listed
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample",
            "affine_grid"]
@@ -230,6 +231,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
                         align_corners)
 
 
+@autocast_listed
 def affine_grid_generator(theta: Tensor, size, align_corners: bool) -> Tensor:
     """ATen's ``affine_grid_generator``; see :func:`affine_grid`."""
     size = tuple(operator.index(s) for s in size)

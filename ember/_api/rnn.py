@@ -13,6 +13,7 @@ from .. import _functional as F
 from .._functional import _export
 from .._ops import REGISTRY as R
 from .._tensor import Tensor
+from ..amp.autocast_mode import autocast_listed
 
 # nothing here is in torch.nn.functional: the layers are modules, the cells top-level only
 FUNCTIONAL = ()
@@ -44,6 +45,7 @@ def _check_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor) -> None:
                                f"expected {w_hh.size(1)}")
 
 
+@autocast_listed
 def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
               b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """One LSTM step: ``(h', c')`` from ``input`` (N, I) and ``hx = (h, c)``; gates i, f, g, o.
@@ -60,6 +62,7 @@ def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None
     return h, c
 
 
+@autocast_listed
 def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
              b_hh: Tensor | None = None) -> Tensor:
     """One GRU step: ``h'`` from ``input`` (N, I) and ``hx`` (N, H); gates r, z, n.
@@ -72,6 +75,7 @@ def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor
     return _GRU(_project(input, w_ih, b_ih), hx, w_hh, b_hh)[0]
 
 
+@autocast_listed
 def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
                   b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """One Elman RNN step ``tanh(input @ w_ih^T + b_ih + hx @ w_hh^T + b_hh)``.
@@ -84,6 +88,7 @@ def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
     return _RNN["RNN_TANH"](_project(input, w_ih, b_ih), hx, w_hh, b_hh)
 
 
+@autocast_listed
 def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
                   b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
     """One Elman RNN step with ReLU: ``relu(input @ w_ih^T + b_ih + hx @ w_hh^T + b_hh)``.
@@ -206,6 +211,7 @@ def _network(mode: str, input: Tensor, rest: tuple):
     return (out.transpose(0, 1) if batch_first else out, *states)
 
 
+@autocast_listed
 def lstm(input: Tensor, *args) -> tuple[Tensor, Tensor, Tensor]:
     """A multi-layer LSTM: ``lstm(input, (h0, c0), params, has_biases, num_layers, dropout,
     train, bidirectional, batch_first)`` or ``lstm(data, batch_sizes, (h0, c0), params, ...)``
@@ -220,6 +226,7 @@ def lstm(input: Tensor, *args) -> tuple[Tensor, Tensor, Tensor]:
     return _network("LSTM", input, args)
 
 
+@autocast_listed
 def gru(input: Tensor, *args) -> tuple[Tensor, Tensor]:
     """A multi-layer GRU: ``gru(input, h0, params, has_biases, num_layers, dropout, train,
     bidirectional, batch_first)`` or ``gru(data, batch_sizes, h0, params, ...)``; returns
@@ -232,6 +239,7 @@ def gru(input: Tensor, *args) -> tuple[Tensor, Tensor]:
     return _network("GRU", input, args)
 
 
+@autocast_listed
 def rnn_tanh(input: Tensor, *args) -> tuple[Tensor, Tensor]:
     """A multi-layer Elman RNN with tanh, with ``gru``'s signatures; returns ``(output, h_n)``.
 
@@ -243,6 +251,7 @@ def rnn_tanh(input: Tensor, *args) -> tuple[Tensor, Tensor]:
     return _network("RNN_TANH", input, args)
 
 
+@autocast_listed
 def rnn_relu(input: Tensor, *args) -> tuple[Tensor, Tensor]:
     """A multi-layer Elman RNN with ReLU, with ``gru``'s signatures; returns ``(output, h_n)``.
 

@@ -13,5 +13,3 @@ from .autocast_mode import (  # noqa: F401 - with torch.amp's private entry poin
 from .grad_scaler import GradScaler
 
 __all__ = ["autocast", "custom_bwd", "custom_fwd", "is_autocast_available", "GradScaler"]
-
-autocast_mode._install()

@@ -14,7 +14,7 @@ ATen op each ember op or composite *is* at the point autocast should act:
 - ``COMPOSITES``: public functions ember writes as composites, by ``(module, name)`` -> ATen
   names (or a function of the call's ``(args, kwargs)`` giving them). PyTorch autocasts
   these at the top (``linear``, the losses, ``fft_*``) while ember reaches them through
-  generic ops, so they are wrapped (``autocast_mode._install``). A None in the chain says
+  generic ops, so each is defined with the ``autocast_listed`` decorator. A None in the chain says
   that, where none of the names before it is listed, PyTorch runs the function as one kernel
   autocast does not touch, though ember's composite calls listed registry ops inside
   (``adaptive_avg_pool2d`` by matmul, ``mv`` and ``dot`` on CPU): it runs with autocast off
@@ -232,9 +232,9 @@ REGISTRY = {
 
 # -- ember's composites ---------------------------------------------------------------------------
 
-# Tensor methods PyTorch runs in place (so never autocasts) that ember writes as composites
-# of listed out-of-place ops: autocast is off inside them
-INPLACE_COMPOSITES = ("addmm_", "baddbmm_", "addbmm_", "addr_", "addmv_")
+# (Tensor methods PyTorch runs in place, so never autocasts, that ember writes as composites of
+# listed out-of-place ops, ``addmm_`` and kin, run with autocast off: ``_api.linalg``'s
+# ``_inplace_composite``.)
 
 _LOSSES = ("smooth_l1_loss", "cosine_embedding_loss", "nll_loss", "hinge_embedding_loss",
            "poisson_nll_loss", "margin_ranking_loss", "soft_margin_loss", "triplet_margin_loss",

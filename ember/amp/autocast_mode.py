@@ -28,16 +28,14 @@ so an id cannot be reused while its entry lives. PyTorch keeps one cache for all
 ember keeps one per thread (a region's exit clears only its own thread's casts).
 
 A listed op runs with autocast off (PyTorch redispatches below its autocast key), so the
-ops inside a composite are not cast again; ``_install`` wraps the composites of
-``_lists.COMPOSITES`` to do that.
+ops inside a composite are not cast again: the composites of ``_lists.COMPOSITES`` are
+defined with the ``autocast_listed`` decorator, which does that.
 """
 
 from __future__ import annotations
 
 import collections.abc
 import functools
-import importlib
-import sys
 import threading
 import warnings
 
@@ -442,34 +440,12 @@ def autocast_composite(fn, names):
     return wrapper
 
 
-def _install() -> None:
-    """Wrap the composites of ``_lists.COMPOSITES`` wherever ember binds them: their defining
-    module, every ember module that imported or re-exported them (``ember``,
-    ``ember.nn.functional``, ``ember.linalg``, ...), module-level tables of functions (such
-    as ``conv._AVG``) and Tensor methods; and the in-place composites of
-    ``_lists.INPLACE_COMPOSITES``, to run with autocast off."""
-    replace = {}
-    for (module, name), names in _lists.COMPOSITES.items():
-        fn = getattr(importlib.import_module(module), name)
-        replace[id(fn)] = (fn, autocast_composite(fn, names))
-    for name in _lists.INPLACE_COMPOSITES:
-        fn = getattr(Tensor, name)
-        replace[id(fn)] = (fn, autocast_composite(fn, (None,)))
-
-    def swap(space: dict, setter) -> None:
-        for k, v in list(space.items()):
-            hit = replace.get(id(v))
-            if hit is not None and hit[0] is v:
-                setter(k, hit[1])
-
-    for n, m in list(sys.modules.items()):
-        if (n == "ember" or n.startswith("ember.")) and m is not None:
-            space = vars(m)
-            swap(space, space.__setitem__)
-            for v in list(space.values()):
-                if type(v) is dict:
-                    swap(v, v.__setitem__)
-    swap(dict(vars(Tensor)), lambda k, w: setattr(Tensor, k, w))
+def autocast_listed(fn):
+    """``fn`` under the autocast policy ``_lists.COMPOSITES`` gives it (keyed by its module and
+    name): the decorator of every composite PyTorch autocasts at the top (NOTE [ Autocast op
+    lists ]), applied where the composite is defined so every binding of it is the wrapped
+    one."""
+    return autocast_composite(fn, _lists.COMPOSITES[(fn.__module__, fn.__name__)])
 
 
 # -- custom autograd Functions --------------------------------------------------------------------

@@ -12,10 +12,12 @@ from .._api import loss as _loss
 from .._api import normalization as _normalization
 from .._api import resample as _resample
 from .._tensor import Tensor
+from ..amp.autocast_mode import autocast_listed
 
 __all__ = ["linear", "bilinear", "linear_cross_entropy"]
 
 
+@autocast_listed
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: the affine map of ``nn.Linear``.
 
@@ -33,6 +35,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out if bias is None else out + bias
 
 
+@autocast_listed
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
              bias: Tensor | None = None) -> Tensor:
     """``y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]``.
