@@ -236,11 +236,18 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
     replaces ``args[0]`` as the value saved for backward (an in-place op's old self)."""
     edges, in_meta, saved = [], [], []
     save = op.save
-    if op.save_for is not None and all(isinstance(a, Tensor) for a in args):
-        # (with a Python number PyTorch saves it as a tensor, freed after backward like any
-        # other; saving everything keeps that behaviour)
-        save = {j for k, a in enumerate(args) if a._requires_grad
-                for j in op.save_for.get(k, ())}
+    save_for = op.save_for
+    if save_for is not None:
+        chosen = set()
+        for k, a in enumerate(args):
+            if not isinstance(a, Tensor):
+                # (with a Python number PyTorch saves it as a tensor, freed after backward like
+                # any other; saving everything keeps that behaviour)
+                chosen = save
+                break
+            if a._requires_grad:
+                chosen.update(save_for.get(k, ()))
+        save = chosen
     i = 0
     for a in args:
         if isinstance(a, Tensor):
