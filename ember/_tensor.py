@@ -696,10 +696,10 @@ class RemovableHandle:
         self.remove()
 
 
-def _make(data, requires_grad: bool = False, cls=None) -> Tensor:
+def _make(data, requires_grad: bool = False, cls=Tensor) -> Tensor:
     """Wrap a backend array (or another layout's payload, with that layout's Tensor subclass
     ``cls``) into a Tensor (the hot path: slot stores only)."""
-    t = object.__new__(Tensor if cls is None else cls)
+    t = object.__new__(cls)
     t._data = data
     t._requires_grad = requires_grad
     t._grad_fn = None

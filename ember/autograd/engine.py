@@ -217,8 +217,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     buf = buffers[nxt] = [None] * nxt.nout
                 if g is not None:
                     old = buf[nr]
-                    buf[nr] = g if old is None else old + g \
-                        if type(old._data) is type(g._data) else sum_grads(old, g)
+                    buf[nr] = g if old is None else sum_grads(old, g)
                 left = deps[nxt] - 1
                 deps[nxt] = left
                 if left == 0:

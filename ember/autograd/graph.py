@@ -456,7 +456,7 @@ class AccumulateGrad(Node):
                 backend.xp.add(d, g._data, out=d)
                 acc._bump_version("add_")
             elif backend is None and type(g._data) in _BY_ARRAY_TYPE:
-                var._grad = g + acc  # a sparse .grad plus a dense gradient: dense, as PyTorch
+                var._grad = sum_grads(acc, g)  # sparse .grad + dense gradient: dense
             else:
                 acc.add_(g)  # dense += sparse, sparse += sparse: in place, as PyTorch
         if var._meta is not None and var._meta.post_acc_hooks:
