@@ -153,6 +153,18 @@ def test_max_pool_gradient_with_overlapping_windows_accumulates():
     _close(ex.grad, tx.grad, 0)
 
 
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 1}])
+def test_max_pool_gradient_keeps_non_finite_output_gradients_at_the_winners(kw):
+    """Inf and NaN in the incoming gradient reach only each window's winner."""
+    x = _rand(1, 2, 6, 6)
+    g = np.ones((1, 2) + TF.max_pool2d(torch.tensor(x), **kw).shape[2:])
+    g[0, 0, 0, 0], g[0, 1, 1, 1] = np.inf, np.nan
+    (tx, ex) = _pair(x, True)
+    TF.max_pool2d(tx, **kw).backward(torch.tensor(g))
+    EF.max_pool2d(ex, **kw).backward(ember.tensor(g))
+    np.testing.assert_array_equal(ex.grad.numpy(), tx.grad.numpy())
+
+
 def test_nan_propagates_through_max_pool():
     x = _rand(1, 1, 4, 4)
     x[0, 0, 1, 1] = x[0, 0, 2, 3] = np.nan

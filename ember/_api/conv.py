@@ -340,11 +340,15 @@ def _max_pool(d):
         out = [_pool_out(s, kk, ss, pp, dd, ceil_mode)
                for s, kk, ss, pp, dd in zip(x.shape[2:], k, st, p, dl)]
         _checked_out(x, out)
-        y, idx = apply(R["max_pool"], (x,), {"kernel_size": k, "stride": st, "padding": p,
-                                            "dilation": dl, "out": tuple(out)})
+        params = {"kernel_size": k, "stride": st, "padding": p, "dilation": dl,
+                  "out": tuple(out)}
+        if not return_indices:
+            y = apply(R["max_pool_values"], (x,), params)
+            return y.squeeze(0) if unbatched else y
+        y, idx = apply(R["max_pool"], (x,), params)
         if unbatched:
             y, idx = y.squeeze(0), idx.squeeze(0)
-        return (y, idx) if return_indices else y
+        return y, idx
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"{d}-D max pooling; ``return_indices=True`` also gives the flat index of "

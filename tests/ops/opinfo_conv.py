@@ -252,6 +252,37 @@ def _tie_samples(dtype, rng):
 add("max_pool2d_ties", fn=_nnf("max_pool2d"), samples=_tie_samples, dtypes=FLOATS + ("int64",),
     grad=False)
 
+
+def _winner_samples(dtype, rng):
+    """Inputs whose winners the gradient must find as PyTorch does: ties after a ReLU (the
+    first wins), NaN (the last wins), -inf windows (the first element inside the input),
+    overlapping, dilated and padded windows. Over 30 elements, so that gradcheck (invalid at
+    ties) skips them."""
+    relu = np.maximum(rng.standard_normal((2, 2, 6, 6)), 0).astype(dtype)
+    odd = rng.standard_normal((1, 2, 6, 6)).astype(dtype)
+    odd[0, 0, 1, 1] = odd[0, 0, 2, 3] = np.nan
+    odd[0, 1, :3, :3] = -np.inf
+    return [Sample((A(relu), 2)),
+            Sample((A(relu, noncontig=True), 3), {"stride": 2, "padding": 1}),
+            Sample((A(relu), (2, 3)), {"stride": 1, "dilation": (2, 1)}),
+            Sample((A(odd), 2)),
+            Sample((A(odd), 3), {"stride": 1, "padding": 1})]
+
+
+add("max_pool_values", fn=_nnf("max_pool2d"), samples=_winner_samples, gradgrad=False)
+
+
+def _pool_double_backward(m, x, g, **kw):
+    """The gradient of ``max_pool2d``'s input gradient, a function of ``x`` and ``g``."""
+    y = (_conv_api if m.__name__ == "ember" else m.nn.functional).max_pool2d(x, **kw)
+    return m.autograd.grad(y, x, g, create_graph=True)[0]
+
+
+add("max_pool_backward", fn=_pool_double_backward, samples=_samples([
+    ([(1, 2, 4, 4), (1, 2, 2, 2)], {"kernel_size": 2}),
+    ([(2, 1, 5, 5), (2, 1, 3, 3)], {"kernel_size": 3, "stride": 2, "padding": 1}),
+    ([(1, 1, 5, 4), (1, 1, 4, 3)], {"kernel_size": 2, "stride": 1})]))
+
 _AVG_CASES = {
     1: [([(1, 1, 4)], {"kernel_size": 2, "stride": 1}),
         ([(2, 3, 9)], {"kernel_size": 3, "stride": 2, "padding": 1}),
