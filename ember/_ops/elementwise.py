@@ -463,7 +463,7 @@ def _div_vjp(c, g):
     if c.params.get("rounding_mode") is not None:
         return tuple(g * 0 if need else None for need in c.needs_input_grad)
     ga = g / _cj(b) if c.needs_input_grad[0] else None
-    gb = -g * _cj(a / (b * b)) if c.needs_input_grad[1] else None
+    gb = -g * _cj(a / b / b) if c.needs_input_grad[1] else None  # PyTorch's order
     return ga, gb
 
 
