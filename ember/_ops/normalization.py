@@ -97,6 +97,25 @@ def _affine_grads(c, g, xhat_fn, red_channel):
 
 # -- layer norm -----------------------------------------------------------------------------------
 
+# NOTE [ Layer norm kernels ]
+# Layer and RMS norm work on an (M, N) view, rows of N normalised elements, over blocks of rows
+# that fit the cache (``_blocks``), computing in float32 for half types. The costs on the CPU,
+# measured per (rows, N) block with NumPy 2: a BLAS reduction (``rows @ ones``, ``_row_dot``) is
+# cheapest; a ufunc on two operands of the same shape next; a row operand (weight, bias) costs
+# about 1.5 times that and a per-row column ``(rows, 1)`` twice (NumPy's iterator buffers the
+# broadcast operand). So:
+# - forward: ``mean = x @ ones / n`` and ``var = rowdot(xc, xc) / n`` with ``xc = x - mean``
+#   written straight into ``y`` (two passes, centred as PyTorch's Welford is: ``E[x^2] - mean^2``
+#   loses float32 digits when the mean is large, and would not save a pass, as ``y`` needs
+#   ``x - mean`` anyway), then ``y *= rstd``, ``y *= weight``, ``y += bias`` in place; the weight
+#   and bias are copied to a block's rows once (``_rows``) when there are several blocks.
+# - backward: PyTorch's CPU kernel's formula, uncentred (same rounding behaviour as PyTorch's):
+#   ``s1 = sum(gh)`` and ``s2 = rowdot(gh, x)``, ``gx = rstd * gh + b * x + c``; the weight's
+#   gradient is ``rstd @ (x * g) - (rstd * mean) @ g``, the bias's ``ones @ g`` (gemv). That is
+#   three column ufuncs and three plain ones a block, no ``x - mean`` pass and no allocation in
+#   the loop (one scratch block); the per-row factors of ``b`` and ``c`` are computed for all
+#   rows before it.
+
 def _check_layer_norm(x, w, b, shape):
     shape = tuple(shape)
     k = len(shape)
@@ -113,8 +132,21 @@ def _check_layer_norm(x, w, b, shape):
 
 
 def _row_dot(xp, a, b):
-    """Per-row dot products of two (M, N) arrays as (M, 1): a batch of BLAS dots."""
-    return xp.matmul(a[:, None, :], b[:, :, None])[:, 0]
+    """Per-row dot products of two (M, N) arrays as (M,): a batch of BLAS dots."""
+    return xp.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
+
+
+def _rows(xp, v, blocks, n, dt):
+    """``v`` (None or N elements) as the right operand of a block's ``(rows, N)`` ufuncs, sliced
+    ``[:rows]``: one row, or with several blocks a block's rows of copies (NOTE [ Layer norm
+    kernels ])."""
+    if v is None:
+        return None
+    v = v.reshape(1, n).astype(dt, copy=False)
+    if len(blocks) < 2:
+        return v
+    rows = blocks[0].stop - blocks[0].start
+    return xp.ascontiguousarray(xp.broadcast_to(v, (rows, n)))
 
 
 def _layer_norm(xp, x, w, b, normalized_shape, eps):
@@ -122,25 +154,27 @@ def _layer_norm(xp, x, w, b, normalized_shape, eps):
     axis = _check_layer_norm(x, w, b, normalized_shape)
     m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
     xa = _acc(x).reshape(m, n)
-    ct = xa.dtype.type
-    wf = None if w is None else w.reshape(n).astype(xa.dtype, copy=False)
-    bf = None if b is None else b.reshape(n).astype(xa.dtype, copy=False)
-    ones = xp.ones(n, xa.dtype)
-    y = xp.empty((m, n), xa.dtype)
-    mean, rstd = xp.empty((m, 1), xa.dtype), xp.empty((m, 1), xa.dtype)
-    for blk in _blocks(xp, m, n):
-        # two passes (mean, then squared deviations), the sums as BLAS products with the
-        # rows (NOTE [ CPU reduction kernels ]); y is written in place block by block
-        xb, yb = xa[blk], y[blk]
-        mu = (xb @ ones)[:, None] / ct(max(n, 1))
-        xp.subtract(xb, mu, out=yb)
-        r = 1 / xp.sqrt(_row_dot(xp, yb, yb) / ct(max(n, 1)) + ct(eps))
-        yb *= r
-        if wf is not None:
-            yb *= wf
-        if bf is not None:
-            yb += bf
-        mean[blk], rstd[blk] = mu, r
+    dt = xa.dtype
+    ct, cn = dt.type, dt.type(max(n, 1))
+    blocks = _blocks(xp, m, n)
+    wr, br = _rows(xp, w, blocks, n, dt), _rows(xp, b, blocks, n, dt)
+    ones = xp.ones(n, dt)
+    y = xp.empty((m, n), dt)
+    mean, rstd = xp.empty(m, dt), xp.empty(m, dt)
+    for blk in blocks:
+        xb, yb, r = xa[blk], y[blk], rstd[blk]
+        k = len(xb)
+        mu = xp.divide(xb @ ones, cn, out=mean[blk])
+        xp.subtract(xb, mu[:, None], out=yb)
+        xp.divide(_row_dot(xp, yb, yb), cn, out=r)
+        r += ct(eps)
+        xp.sqrt(r, out=r)
+        xp.divide(1, r, out=r)
+        yb *= r[:, None]
+        if wr is not None:
+            yb *= wr[:k]
+        if br is not None:
+            yb += br[:k]
     stat = x.shape[:axis] + (1,) * (x.ndim - axis)
     return (y.reshape(x.shape).astype(x.dtype, copy=False),
             mean.reshape(stat).astype(x.dtype, copy=False),
@@ -149,15 +183,25 @@ def _layer_norm(xp, x, w, b, normalized_shape, eps):
 
 def _layer_norm_backward(xp, g, x, mean, rstd, w, normalized_shape, mask):
     """Fused first-order backward of native_layer_norm: ``(gx, gweight, gbias)`` (those not in
-    ``mask`` are returned empty). With ``xc = x - mean`` and ``gh = g * weight``, per row:
-    ``gx = rstd * gh + b * xc - sum(gh) * rstd / n`` with ``b = -sum(gh * xc) * rstd^3 / n``
-    (PyTorch's kernel's formula, centred), and ``gweight = sum over rows of rstd * g * xc``."""
+    ``mask`` are returned empty). PyTorch's kernel's formula: with ``gh = g * weight``,
+    ``s1 = sum(gh)`` and ``s2 = sum(gh * x)`` per row, ``gx = rstd * gh + b * x + c`` where
+    ``b = (s1 * mean - s2) * rstd^3 / n`` and ``c = -b * mean - s1 * rstd / n``; and
+    ``gweight = sum over rows of g * (rstd * x - rstd * mean)`` (NOTE [ Layer norm kernels ])."""
     axis = x.ndim - len(normalized_shape)
     m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
     xa, ga = _acc(x).reshape(m, n), _acc(g).reshape(m, n)
     dt = xa.dtype
-    mu_all, r_all = mean.reshape(m, 1).astype(dt), rstd.reshape(m, 1).astype(dt)
-    wf = xp.ones(n, dt) if w is None else w.reshape(n).astype(dt, copy=False)
+    mu = mean.reshape(m).astype(dt, copy=False)
+    r = rstd.reshape(m).astype(dt, copy=False)
+    blocks = _blocks(xp, m, n)
+    rows = blocks[0].stop - blocks[0].start if blocks else 0
+    wr = _rows(xp, w, blocks, n, dt)
+    # per-row factors, for all rows at once
+    rn = r / dt.type(n)
+    r3n = r * r * rn
+    rmu = -r * mu
+    ones_n, ones_m = xp.ones(n, dt), xp.ones(rows, dt)
+    t_buf = xp.empty((rows, n), dt) if mask[0] or mask[1] else None
     # gx is allocated in its final shape where it can be, so that it owns its memory (a
     # gradient the engine can hand to a leaf without a copy)
     gx = gx2 = None
@@ -165,22 +209,24 @@ def _layer_norm_backward(xp, g, x, mean, rstd, w, normalized_shape, mask):
         gx = xp.empty(x.shape, dt)
         gx2 = gx.reshape(m, n)
     gw, gb = xp.zeros(n, dt), xp.zeros(n, dt)
-    for blk in _blocks(xp, m, n):
-        gr, r = ga[blk], r_all[blk]
-        xc = xp.subtract(xa[blk], mu_all[blk])
-        if mask[0]:
-            gxb = gx2[blk]
-            gh = xp.multiply(gr, wf, out=gxb)
-            b = _row_dot(xp, gh, xc) * (r * r * r / dt.type(-n))
-            k = (gr @ wf)[:, None] * (r / dt.type(-n))
-            gxb *= r
-            gxb += xp.multiply(xc, b)
-            gxb += k
+    for blk in blocks:
+        xb, gr = xa[blk], ga[blk]
+        k = len(gr)
         if mask[1]:
-            xc *= gr
-            gw += r[:, 0] @ xc
+            gw += r[blk] @ xp.multiply(xb, gr, out=t_buf[:k])
+            gw += rmu[blk] @ gr
         if mask[2]:
-            gb += xp.ones(len(gr), dt) @ gr
+            gb += ones_m[:k] @ gr
+        if mask[0]:
+            gxb, mub = gx2[blk], mu[blk]
+            gh = gr if wr is None else xp.multiply(gr, wr[:k], out=gxb)
+            s1 = gh @ ones_n
+            b = (s1 * mub - _row_dot(xp, gh, xb)) * r3n[blk]
+            c = b * mub
+            c += s1 * rn[blk]
+            xp.multiply(gh, r[blk, None], out=gxb)
+            gxb += xp.multiply(xb, b[:, None], out=t_buf[:k])
+            gxb -= c[:, None]
     empty = xp.empty((0,), x.dtype)
     return (empty if gx is None else gx.astype(x.dtype, copy=False),
             gw.reshape(w.shape).astype(w.dtype) if mask[1] else empty.copy(),
