@@ -62,7 +62,8 @@ def test_row_norms_several_blocks(fn, affine, grads, dtype):
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_row_norms_several_blocks_half(fn, dtype):
     """Half types compute in float32. PyTorch sums the parameters' gradients in the half type,
-    ember in float32: those are compared with float64 on the same (rounded) inputs."""
+    ember in float32: those are compared with float64 on the same (rounded) inputs, within the
+    error of the saved statistics (rounded to the half type; sums of 900 rows up to 45)."""
     rng = np.random.default_rng(1)
     x, w, b = (rng.standard_normal(s) for s in ((3, 300, 48, 8), (48, 8), (48, 8)))
     g = rng.standard_normal(x.shape)
@@ -73,7 +74,8 @@ def test_row_norms_several_blocks_half(fn, dtype):
     t = _run(torch, fn, (x, w, b), (False, True, True), g, "float64")
     for a, c in zip(e[2:], t[2:]):
         if c is not None:
-            np.testing.assert_allclose(a.double().numpy(), c.numpy(), **TOL[dtype])
+            np.testing.assert_allclose(a.double().numpy(), c.numpy(), rtol=0.02,
+                                       atol={"bfloat16": 0.5, "float16": 0.1}[dtype])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

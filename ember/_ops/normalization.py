@@ -38,25 +38,11 @@ def _acc(x):
     return x.astype(np.float32) if x.dtype in _HALF else x
 
 
-def _sum_np(xp, x, red):
-    """``x.sum(red, keepdims=True)``."""
-    return x.sum(axis=tuple(red), keepdims=True)
-
-
-def _moments(xp, x, red):
-    """Mean and biased variance over ``red`` (keepdim), in x's dtype."""
-    n = max(math.prod(x.shape[d] for d in red), 1)
-    mean = _sum_np(xp, x, red) / x.dtype.type(n)
-    d = x - mean
-    var = _sum_np(xp, d * d, red) / x.dtype.type(n)
-    return mean, d, var
-
-
 def _blocks(xp, rows: int, row_size: int):
     """Slices of ``rows`` rows of ``row_size`` elements, each block cache-sized on the CPU
     (NOTE [ Blocked activation kernels ]); one block on other backends."""
     step = rows if xp is not np else max(1, _BLOCK // max(row_size, 1))
-    return [slice(i, i + step) for i in range(0, rows, max(step, 1))]
+    return [slice(i, min(i + step, rows)) for i in range(0, rows, max(step, 1))]
 
 
 # -- the shared backward --------------------------------------------------------------------------
@@ -441,17 +427,90 @@ def _group_norm(xp, x, w, b, N, C, HxW, group, eps):
                 f"Expected {what} to be a vector of size equal to the number of channels in "
                 f"input, but got {what} of shape {list(t.shape)} and input of shape "
                 f"{list(x.shape)}")
-    xa = _acc(x).reshape(N, group, -1)
-    mean, d, var = _moments(xp, xa, (2,))
-    rstd = 1 / xp.sqrt(var + xa.dtype.type(eps))
-    d *= rstd
-    y = d.reshape(N, C, -1)
-    if w is not None:
-        y *= w.astype(y.dtype).reshape(1, C, 1)
-    if b is not None:
-        y += b.astype(y.dtype).reshape(1, C, 1)
+    xa = _acc(x).reshape(N * group, C // group * HxW)
+    dt = xa.dtype
+    ct, cn = dt.type, dt.type(max(xa.shape[1], 1))
+    d = C // group
+    # per (sample, group) rows of D * HxW elements (NOTE [ Layer norm kernels ]); a block's
+    # rows, as (rows * D, HxW) channel rows, are then scaled and shifted per channel
+    wc, bc = _group_params(xp, w, N, group, d, dt), _group_params(xp, b, N, group, d, dt)
+    ones = xp.ones(xa.shape[1], dt)
+    y = xp.empty(xa.shape, dt)
+    mean, rstd = xp.empty(N * group, dt), xp.empty(N * group, dt)
+    for blk in _blocks(xp, N * group, xa.shape[1]):
+        xb, yb, r = xa[blk], y[blk], rstd[blk]
+        mu = xp.divide(xb @ ones, cn, out=mean[blk])
+        xp.subtract(xb, mu[:, None], out=yb)
+        xp.divide(_row_dot(xp, yb, yb), cn, out=r)
+        r += ct(eps)
+        xp.sqrt(r, out=r)
+        xp.divide(1, r, out=r)
+        yc = yb.reshape(len(yb) * d, HxW)
+        scale = xp.broadcast_to(r[:, None], (len(r), d)) if wc is None else r[:, None] * wc[blk]
+        yc *= scale.reshape(-1, 1)
+        if bc is not None:
+            yc += bc[blk].reshape(-1, 1)
     return (y.reshape(x.shape).astype(x.dtype, copy=False),
             mean.reshape(N, group).astype(x.dtype), rstd.reshape(N, group).astype(x.dtype))
+
+
+def _group_params(xp, v, N, group, d, dt):
+    """A per-channel parameter (None or C elements) as (N * group, D): the row of each
+    (sample, group) row."""
+    if v is None:
+        return None
+    return xp.tile(v.astype(dt, copy=False).reshape(group, d), (N, 1))
+
+
+def _group_norm_backward(xp, g, x, mean, rstd, w, N, C, HxW, group, mask):
+    """Fused first-order backward of native_group_norm: ``(gx, gweight, gbias)`` (those not in
+    ``mask`` are returned empty). PyTorch's kernel's formula: per channel row ``ds = sum(g * x)``
+    and ``db = sum(g)``; per group their sums weighted by the weight, ``sg`` and ``bg``;
+    ``gx = rstd * weight * g + b * x + c`` with ``b = (bg * mean - sg) * rstd^3 / (D * HxW)`` and
+    ``c = -b * mean - bg * rstd / (D * HxW)``; ``gweight = sum over samples of
+    (ds - db * mean) * rstd``, ``gbias = sum over samples of db``."""
+    d = C // group
+    xa, ga = _acc(x).reshape(N * group, d * HxW), _acc(g).reshape(N * group, d * HxW)
+    dt = xa.dtype
+    mu, r = mean.reshape(-1).astype(dt, copy=False), rstd.reshape(-1).astype(dt, copy=False)
+    wc = _group_params(xp, w, N, group, d, dt)
+    ds, db = xp.empty((N * group, d), dt), xp.empty((N * group, d), dt)
+    blocks = _blocks(xp, N * group, xa.shape[1])
+    rows = blocks[0].stop - blocks[0].start if blocks else 0
+    ones = xp.ones(HxW, dt)
+    t_buf = xp.empty((rows * d, HxW), dt) if mask[0] else None
+    gx = xp.empty(xa.shape, dt) if mask[0] else None
+    inv = dt.type(1 / max(d * HxW, 1))
+    for blk in blocks:
+        k = (blk.stop - blk.start) * d  # the block's channel rows
+        xc, gc = xa[blk].reshape(k, HxW), ga[blk].reshape(k, HxW)
+        dsb, dbb = ds[blk], db[blk]
+        dsb.reshape(-1)[...] = _row_dot(xp, gc, xc)
+        dbb.reshape(-1)[...] = gc @ ones
+        if mask[0]:
+            rb, mub = r[blk], mu[blk]
+            sg, bg = ((dsb, dbb) if wc is None else (dsb * wc[blk], dbb * wc[blk]))
+            sg, bg = sg.sum(1), bg.sum(1)
+            b = (bg * mub - sg) * (rb * rb * rb * inv)
+            c = -b * mub - bg * rb * inv
+            a = xp.broadcast_to(rb[:, None], dsb.shape) if wc is None else rb[:, None] * wc[blk]
+            gxc = gx[blk].reshape(k, HxW)
+            xp.multiply(gc, a.reshape(k, 1), out=gxc)
+            t = xp.multiply(xa[blk], b[:, None], out=t_buf[:k].reshape(len(rb), -1))
+            t += c[:, None]
+            gxc += t.reshape(k, HxW)
+    empty = xp.empty((0,), x.dtype)
+    gw = gb = None
+    if mask[1]:
+        gw = ((ds - db * mu[:, None]) * r[:, None]).reshape(N, C).sum(0)
+    if mask[2]:
+        gb = db.reshape(N, C).sum(0)
+    return (empty if gx is None else gx.reshape(x.shape).astype(x.dtype, copy=False),
+            gw.astype(w.dtype) if mask[1] else empty.copy(),
+            gb.astype(x.dtype) if mask[2] else empty.copy())
+
+
+GROUP_NORM_BACKWARD = register("native_group_norm_backward", _group_norm_backward, nout=3)
 
 
 def _group_norm_vjp(c, grads):
@@ -460,6 +519,12 @@ def _group_norm_vjp(c, grads):
     p = c.params
     n, ch, grp = p["N"], p["C"], p["group"]
     _, mean, rstd = c.out
+    if g is not None and gmean is None and grstd is None and not _GRAD.grad_enabled:
+        # a first-order backward: the fused kernel (create_graph takes the ember-op formula)
+        need = c.needs_input_grad
+        gx, gw, gb = GROUP_NORM_BACKWARD(g, x, mean, rstd, w, mask=need, **{
+            k: p[k] for k in ("N", "C", "HxW", "group")})
+        return gx if need[0] else None, gw if need[1] else None, gb if need[2] else None
     xg = x.reshape(n, grp, -1)
     mean, rstd = mean.reshape(n, grp, 1), rstd.reshape(n, grp, 1)
     gx = gw = gb = None
@@ -489,21 +554,78 @@ def _rms_norm(xp, x, w, normalized_shape, eps):
     axis = _check_layer_norm(x, w, None, normalized_shape)
     m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
     xa = _acc(x).reshape(m, n)
+    dt = xa.dtype
+    ct = dt.type
     # PyTorch's default eps is that of the compute type (float32 for half types)
-    e = float(np.finfo(xa.dtype).eps) if eps is None else eps
-    ms = _sum_np(xp, xa * xa, (1,)) / xa.dtype.type(max(n, 1))
-    rstd = 1 / xp.sqrt(ms + xa.dtype.type(e))
-    y = (xa * rstd).reshape(x.shape).astype(x.dtype, copy=False)
-    if w is not None:
-        y = y * w
+    e = ct(np.finfo(dt).eps if eps is None else eps)
+    blocks = _blocks(xp, m, n)
+    wr = _rows(xp, w, blocks, n, dt)
+    y = xp.empty((m, n), dt)
+    rstd = xp.empty(m, dt)
+    for blk in blocks:
+        # NOTE [ Layer norm kernels ]: y = x * rstd * weight, in float32 for half types and
+        # rounded once, as PyTorch's
+        xb, yb, r = xa[blk], y[blk], rstd[blk]
+        xp.divide(_row_dot(xp, xb, xb), ct(max(n, 1)), out=r)
+        r += e
+        xp.sqrt(r, out=r)
+        xp.divide(1, r, out=r)
+        xp.multiply(xb, r[:, None], out=yb)
+        if wr is not None:
+            yb *= wr[:len(yb)]
     stat = x.shape[:axis] + (1,) * (x.ndim - axis)
-    return y.astype(x.dtype, copy=False), rstd.reshape(stat).astype(x.dtype, copy=False)
+    return (y.reshape(x.shape).astype(x.dtype, copy=False),
+            rstd.reshape(stat).astype(x.dtype, copy=False))
+
+
+def _rms_norm_backward(xp, g, x, rstd, w, normalized_shape, mask):
+    """Fused first-order backward of rms_norm: ``(gx, gweight)`` (those not in ``mask`` are
+    returned empty). With ``gh = g * weight`` per row: ``gx = rstd * gh + b * x`` with
+    ``b = -sum(gh * x) * rstd^3 / n``; ``gweight = sum over rows of rstd * x * g``."""
+    axis = x.ndim - len(normalized_shape)
+    m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
+    xa, ga = _acc(x).reshape(m, n), _acc(g).reshape(m, n)
+    dt = xa.dtype
+    r = rstd.reshape(m).astype(dt, copy=False)
+    blocks = _blocks(xp, m, n)
+    rows = blocks[0].stop - blocks[0].start if blocks else 0
+    wr = _rows(xp, w, blocks, n, dt)
+    r3n = r * r * r / dt.type(-max(n, 1))
+    t_buf = xp.empty((rows, n), dt)
+    gx = gx2 = None
+    if mask[0]:
+        gx = xp.empty(x.shape, dt)
+        gx2 = gx.reshape(m, n)
+    gw = xp.zeros(n, dt)
+    for blk in blocks:
+        xb, gr = xa[blk], ga[blk]
+        k = len(gr)
+        if mask[1]:
+            gw += r[blk] @ xp.multiply(xb, gr, out=t_buf[:k])
+        if mask[0]:
+            gxb = gx2[blk]
+            gh = gr if wr is None else xp.multiply(gr, wr[:k], out=gxb)
+            b = _row_dot(xp, gh, xb) * r3n[blk]
+            xp.multiply(gh, r[blk, None], out=gxb)
+            gxb += xp.multiply(xb, b[:, None], out=t_buf[:k])
+    empty = xp.empty((0,), x.dtype)
+    return (empty if gx is None else gx.astype(x.dtype, copy=False),
+            gw.reshape(w.shape).astype(w.dtype) if mask[1] else empty.copy())
+
+
+RMS_NORM_BACKWARD = register("rms_norm_backward", _rms_norm_backward, nout=2)
 
 
 def _rms_norm_vjp(c, grads):
     g, grstd = grads
     x, w = c.inputs
     _, rstd = c.out
+    if g is not None and grstd is None and not _GRAD.grad_enabled:
+        # a first-order backward: the fused kernel (create_graph takes the ember-op formula)
+        need = c.needs_input_grad
+        gx, gw = RMS_NORM_BACKWARD(g, x, rstd, w, mask=need,
+                                   normalized_shape=c.params["normalized_shape"])
+        return gx if need[0] else None, gw if need[1] else None
     axis = x.ndim - len(c.params["normalized_shape"])
     m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
     x2, r2 = x.reshape(m, n), rstd.reshape(m, 1)
