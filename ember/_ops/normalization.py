@@ -12,11 +12,12 @@ all three share one backward (``norm_backward``):
 plus the terms of the saved statistics (mean and rstd are outputs too, and receive gradients
 in double backward): ``(gmean - grstd * rstd^2 * xhat) / n``. That formula is written in ember
 ops, so second derivatives come from autograd through it. A plain first-order backward (no
-``create_graph``, no gradient on the statistics) of layer and batch norm instead runs one fused
-NumPy kernel (``native_*_norm_backward``, the same formula over cache-sized blocks, as the
-forwards run), several times faster than the op-by-op formula on large inputs. Reductions use
-NumPy's own sums and einsum, not BLAS (a threaded gemv was measured far slower on a busy host).
-Half types compute in float32 and round once.
+``create_graph``, no gradient on the statistics) instead runs one fused NumPy kernel
+(``native_*_norm_backward``, ``rms_norm_backward``: PyTorch's kernels' formulas over cache-sized
+blocks, as the forwards run), several times faster than the op-by-op formula on large inputs.
+Batch norm's reductions use NumPy's own sums and einsum (a threaded gemv was measured far slower
+on a busy host); the row norms' are BLAS products with a block's rows (NOTE [ Layer norm
+kernels ]). Half types compute in float32 and round once.
 """
 
 from __future__ import annotations
@@ -101,6 +102,12 @@ def _affine_grads(c, g, xhat_fn, red_channel):
 #   three column ufuncs and three plain ones a block, no ``x - mean`` pass and no allocation in
 #   the loop (one scratch block); the per-row factors of ``b`` and ``c`` are computed for all
 #   rows before it.
+# RMS norm is the same without the mean (``y = x * rstd * weight``, rounded once for half types,
+# as PyTorch's composite computes it). Group norm takes (sample, group) rows of D * HxW for the
+# statistics and the same block as (rows * D, HxW) channel rows for the per-channel scale and
+# shift; its backward is PyTorch's formula with per-channel-row sums ``rowdot(g, x)`` and
+# ``g @ ones``, combined per group. Measured against the previous kernels (single
+# thread, fwd+bwd): layer norm about 10-15% faster, RMS norm 2.5x, group norm 2x.
 
 def _check_layer_norm(x, w, b, shape):
     shape = tuple(shape)
