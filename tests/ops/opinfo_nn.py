@@ -544,6 +544,30 @@ def _ln_backward(m, g, x, w, b):
                                                   mask=(True, True, True))
 
 
+def _rms_backward(m, g, x, w):
+    shape = (x.shape[-1],)
+    if m.__name__ == "torch":  # PyTorch has no CPU kernel: its autograd's gradients
+        x, w = x.detach().requires_grad_(), w.detach().requires_grad_()
+        return m.autograd.grad(m.rms_norm(x, shape, w), (x, w), g)
+    from ember._ops import REGISTRY
+    _, rstd = REGISTRY["rms_norm"](x, w, normalized_shape=shape, eps=None)
+    return REGISTRY["rms_norm_backward"](g, x, rstd, w, normalized_shape=shape,
+                                         mask=(True, True))
+
+
+def _gn_backward(m, g, x, w, group):
+    n, c, hxw = x.shape[0], x.shape[1], math.prod(x.shape[2:])
+    if m.__name__ == "torch":
+        _, mean, rstd = m.native_group_norm(x, w, None, n, c, hxw, group, 1e-5)
+        return m.ops.aten.native_group_norm_backward(g, x, mean, rstd, w, n, c, hxw, group,
+                                                     [True, True, True])
+    from ember._ops import REGISTRY
+    _, mean, rstd = REGISTRY["native_group_norm"](x, w, None, N=n, C=c, HxW=hxw, group=group,
+                                                  eps=1e-5)
+    return REGISTRY["native_group_norm_backward"](g, x, mean, rstd, w, N=n, C=c, HxW=hxw,
+                                                  group=group, mask=(True, True, True))
+
+
 def _bn_backward(m, g, x, w, rm, rv, training):
     if m.__name__ == "torch":
         _, mean, rstd = m.native_batch_norm(x, w, None, rm, rv, training, 0.1, 1e-5)
@@ -561,6 +585,13 @@ def _bn_backward(m, g, x, w, rm, rv, training):
 add("native_layer_norm_backward", fn=_ln_backward, samples=lambda d, r: [
     Sample((A(arr(r, s, d)), A(arr(r, s, d)), A(arr(r, s[-1:], d)), A(arr(r, s[-1:], d))),
            name=str(s)) for s in ((3, 4), (2, 3, 5))], dtypes=FLOATS, grad=False, **TOL)
+add("rms_norm_backward", fn=_rms_backward, samples=lambda d, r: [
+    Sample((A(arr(r, s, d)), A(arr(r, s, d)), A(arr(r, s[-1:], d))), name=str(s))
+    for s in ((3, 4), (2, 3, 5))], dtypes=FLOATS, grad=False, **TOL)
+add("native_group_norm_backward", fn=_gn_backward, samples=lambda d, r: [
+    Sample((A(arr(r, s, d)), A(arr(r, s, d)), A(arr(r, s[1:2], d)), grp), name=str(s))
+    for s, grp in (((2, 4, 3), 2), ((3, 6, 2, 2), 3), ((2, 2), 1))], dtypes=FLOATS, grad=False,
+    **TOL)
 add("native_batch_norm_backward", fn=_bn_backward, samples=lambda d, r: [
     Sample((A(arr(r, (4, 3, 2), d)), A(arr(r, (4, 3, 2), d)), A(arr(r, (3,), d)),
             A(arr(r, (3,), d)), A(arr(r, (3,), d, 0.5, 2)), t), name=f"training={t}")
