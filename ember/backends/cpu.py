@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+
 import numpy as np
 
 from .._device import CPU
@@ -29,6 +33,39 @@ class CPUBackend:
 
 
 BACKEND = CPUBackend()
+
+
+# NOTE [ Host memory reuse ]
+# Eager ops allocate large temporaries (im2col columns, activations, gradients) and free them
+# within the step. glibc serves blocks over its mmap threshold (128 KiB until it adapts) from
+# fresh mappings and trims the top of the heap once 128 KiB of it is free, so the next step
+# takes every page back from the kernel: a small CNN training step took about 4,900 page
+# faults and 9 ms of system time per step (34 ms in all; 21 ms without the faults). As
+# PyTorch's caching allocator keeps device memory, ember keeps freed host memory for reuse:
+# at import it sets glibc's mmap threshold to its ceiling (32 MiB; larger arrays are still
+# mapped and unmapped) and the heap's trim threshold to 1 GiB. Elsewhere (no glibc) nothing
+# changes; ``EMBER_KEEP_HOST_MEMORY=0`` leaves glibc's defaults.
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def keep_host_memory() -> bool:
+    """Tune glibc's malloc to keep freed memory for reuse (NOTE [ Host memory reuse ]);
+    False where there is no glibc or the environment opts out."""
+    if os.environ.get("EMBER_KEEP_HOST_MEMORY", "1") == "0" or \
+            not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+        libc.gnu_get_libc_version  # glibc only: other C libraries' mallopt differ
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20) and mallopt(_M_TRIM_THRESHOLD, 1 << 30))
+
+
+KEEPS_HOST_MEMORY = keep_host_memory()
 
 
 # NOTE [ CPU reduction kernels ]
