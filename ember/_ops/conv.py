@@ -29,7 +29,7 @@ take the windows in one of two layouts, chosen per call by ``_nchw_layout``:
   is transposed once into (N, O, *out) (or is the channels-last output as it is);
 - NCHW, (N, C, *kernel, *out), from the zero-padded input as it is: per image and group,
   weight (Og, Cg·K) @ columns (Cg·K, L) writes (N, O, L) directly. Neither the input nor the
-  output is transposed, and a 1x1 kernel copies nothing.
+  output is transposed, and an unpadded 1x1 kernel with unit stride copies nothing.
 
 Both copy N·L·K·C elements; what differs is the contiguous run of the copy, Cg·kw elements
 (a kernel row of all channels) against W_out (an output row), the two transposes, and the
@@ -245,8 +245,9 @@ def _nchw_layout(cg, kernel, out, stride):
     """Whether NCHW windows beat channels-last ones for a convolution of a contiguous input
     with ``cg`` channels per group, as measured (NOTE [ im2col layout ]): always for a 1x1 or
     depthwise kernel, else when the NCHW copy's runs (an output row) are 32 elements or at
-    least 2/3 of the channels-last runs (``cg`` times a kernel row), or the stride leaves the
-    channels-last input transpose large next to at least 256 outputs per image."""
+    least 2/3 of the channels-last runs (``cg`` times a kernel row), or, with a stride, for at
+    least 256 outputs per image (the channels-last copy of the whole input is then large next
+    to the windows)."""
     return (math.prod(kernel) == 1 or cg == 1 or 1.5 * out[-1] >= min(48, cg * kernel[-1])
             or (max(stride) > 1 and math.prod(out) >= 256))
 
