@@ -33,6 +33,13 @@ def _cases():
     w = (rng.standard_normal((64, C, 3, 3)) * 0.05).astype(np.float32)
     b = rng.standard_normal(64).astype(np.float32)
     wt = (rng.standard_normal((C, 32, 4, 4)) * 0.05).astype(np.float32)
+    # the first layers of a small CNN: few input channels (NOTE [ im2col layout ])
+    x3 = rng.standard_normal((64, 3, 32, 32)).astype(np.float32)
+    w3 = (rng.standard_normal((16, 3, 3, 3)) * 0.2).astype(np.float32)
+    b3 = rng.standard_normal(16).astype(np.float32)
+    x16 = rng.standard_normal((64, 16, 16, 16)).astype(np.float32)
+    w16 = (rng.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32)
+    b16 = rng.standard_normal(32).astype(np.float32)
 
     def fwd(fn, *arrays):
         def make(m, F):
@@ -57,6 +64,10 @@ def _cases():
     return [
         ("conv2d 64->64 3x3 pad 1", fwd(conv, x, w, b)),
         ("conv2d 64->64 3x3 pad 1 fwd+bwd", fwd_bwd(conv, x, w, b)),
+        ("conv2d 3->16 3x3 pad 1 (64, 3, 32, 32)", fwd(conv, x3, w3, b3)),
+        ("conv2d 3->16 fwd+bwd", fwd_bwd(conv, x3, w3, b3)),
+        ("conv2d 16->32 3x3 pad 1 (64, 16, 16, 16)", fwd(conv, x16, w16, b16)),
+        ("conv2d 16->32 fwd+bwd", fwd_bwd(conv, x16, w16, b16)),
         ("conv_transpose2d 64->32 4x4 stride 2", fwd(
             lambda F, x, w: F.conv_transpose2d(x, w, stride=2, padding=1), x, wt)),
         ("conv_transpose2d fwd+bwd", fwd_bwd(
@@ -72,7 +83,7 @@ def main(argv=None) -> int:
     args = harness.parse_args(__doc__, argv)
     print(f"input ({N}, {C}, {H}, {W}) float32; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
-    harness.compare(_cases(), args, rounds=3 if args.quick else 9, title="case", width=40,
+    harness.compare(_cases(), args, rounds=3 if args.quick else 9, title="case", width=44,
                     runs=lambda make: {"ember": make(ember, EF), "torch": make(torch, TF)})
     return 0
 

@@ -246,3 +246,60 @@ def test_batch_chunked_im2col(monkeypatch, groups, layout):
     ty.backward(torch.tensor(g))
     _close(ex.grad, tx.grad)
     _close(ew.grad, tw.grad)
+
+
+_LAYOUT_CASES = [  # (input, weight, conv kwargs)
+    ((2, 3, 9, 8), (5, 3, 3, 3), {"padding": 1}),
+    ((2, 16, 7, 7), (4, 16, 3, 3), {"stride": 2, "padding": (1, 2)}),
+    ((2, 4, 9, 10), (6, 2, 3, 2), {"dilation": (2, 1), "groups": 2, "padding": "same"}),
+    ((2, 4, 6, 6), (8, 1, 3, 3), {"groups": 4, "stride": 2}),
+    ((2, 5, 4, 4), (3, 5, 1, 1), {}),
+    ((2, 5, 5, 4), (3, 5, 1, 1), {"stride": 2, "padding": 1}),
+    ((2, 3, 11), (4, 3, 5), {"stride": 2, "dilation": 2, "padding": 3}),
+    ((2, 2, 4, 5, 4), (3, 2, 2, 3, 2), {"padding": "same"}),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding=.same.")
+@pytest.mark.parametrize("nchw", [True, False])
+@pytest.mark.parametrize("xs,ws,kw", _LAYOUT_CASES)
+def test_im2col_layouts(monkeypatch, nchw, xs, ws, kw):
+    """NOTE [ im2col layout ]: both layouts give PyTorch's convolution, its gradients and the
+    unit-stride transposed convolution (a convolution with the flipped kernel)."""
+    from ember._ops import conv as C
+    monkeypatch.setattr(C, "_nchw_layout", lambda *a: nchw)
+    d = len(xs) - 2
+    (tx, ex), (tw, ew) = _pair(_rand(*xs), True), _pair(_rand(*ws, seed=1), True)
+    (tb, eb) = _pair(_rand(ws[0], seed=2), True)
+    conv = f"conv{d}d"
+    ey, ty = getattr(EF, conv)(ex, ew, eb, **kw), getattr(TF, conv)(tx, tw, tb, **kw)
+    _close(ey, ty)
+    g = _rand(*ty.shape, seed=3)
+    ey.backward(ember.tensor(g))
+    ty.backward(torch.tensor(g))
+    for e, t in ((ex, tx), (ew, tw), (eb, tb)):
+        _close(e.grad, t.grad)
+    if kw.get("groups", 1) == 1 and "stride" not in kw and kw.get("padding") != "same":
+        # unit stride, padding past the kernel's reach, an output padding below the dilation
+        tkw = {"padding": ws[-1], "output_padding": 1, "dilation": 2}
+        ew_t, tw_t = ew.detach().transpose(0, 1), tw.detach().transpose(0, 1)
+        _close(getattr(EF, f"conv_transpose{d}d")(ex, ew_t, **tkw),
+               getattr(TF, f"conv_transpose{d}d")(tx, tw_t, **tkw))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_im2col_layouts_half(monkeypatch, dtype):
+    """Half inputs compute in float32 in both layouts and round once: the same result."""
+    from ember._ops import conv as C
+    x = ember.tensor(_rand(2, 3, 6, 6)).to(getattr(ember, dtype))
+    w = ember.tensor(_rand(4, 3, 3, 3, seed=1)).to(getattr(ember, dtype))
+    res = []
+    for nchw in (True, False):
+        monkeypatch.setattr(C, "_nchw_layout", lambda *a, v=nchw: v)
+        y = EF.conv2d(x, w, padding=1)
+        gw = C.CONVOLUTION_W(x, y, padding=(1, 1), kernel_size=(3, 3), stride=(1, 1),
+                             dilation=(1, 1), groups=1)
+        assert y.dtype == gw.dtype == x.dtype
+        res.append((y.float().numpy(), gw.float().numpy()))
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-2, atol=1e-2)

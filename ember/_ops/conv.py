@@ -7,12 +7,12 @@ and remove the batch dim of unbatched inputs and check arguments with PyTorch's 
 A convolution with given (stride, padding, dilation, groups) is bilinear in input x and weight w.
 Three registry ops cover it and all of its derivatives:
 
-- ``convolution(x, w, b)``: y = x ⋆ w, im2col + one GEMM;
+- ``convolution(x, w, b)``: y = x ⋆ w, im2col + GEMM (NOTE [ im2col layout ]);
 - ``convolution_transpose(g, w, b)``: the adjoint of ``convolution`` in x, convolutions of g
   (NOTE [ Strided transposed convolution ]); it is also ``conv_transpose*d``'s forward
   (PyTorch's transposed weight layout is exactly the weight of the convolution whose adjoint
   it is);
-- ``convolution_weight(x, g)``: the adjoint of ``convolution`` in w, im2col + one GEMM.
+- ``convolution_weight(x, g)``: the adjoint of ``convolution`` in w, im2col + GEMM.
 
 The VJP of each is written with the other two, so gradients of every order close over the
 three. Padding is given as (lo, hi) pairs to ``convolution`` (hi may be negative: elements past
@@ -20,12 +20,38 @@ the last window are dropped), as lo only to the other two, which get the size of
 side (``output_size``, ``kernel_size``) instead.
 
 # NOTE [ im2col layout ]
-The windows are taken channels-last, (N, *out, *kernel, C), from one padded copy of the input
-in that layout (``as_strided``; the copy also does the layout change). Reshaped to
-(N·L, K·C) they form one contiguous matrix, so the convolution is a single large GEMM (a batch
-of one GEMM per group) whose (N·L, O) result is transposed once into (N, O, *out). Measured
-against the NCHW layout (a batch of N GEMMs, or strided operands) this is several times faster
-with NumPy's BLAS. col2im is a loop over the kernel offsets, each adding one strided block.
+``convolution`` and ``convolution_weight`` (so also the unit-stride ``convolution_transpose``)
+take the windows in one of two layouts, chosen per call by ``_nchw_layout``:
+
+- channels-last, (N, *out, *kernel, C), from one padded channels-last copy of the input
+  (``as_strided``; the copy also does the layout change). Reshaped to (N·L, K·C) they form
+  one contiguous matrix, so the convolution is one large GEMM per group whose (N·L, O) result
+  is transposed once into (N, O, *out) (or is the channels-last output as it is);
+- NCHW, (N, C, *kernel, *out), from the zero-padded input as it is: per image and group,
+  weight (Og, Cg·K) @ columns (Cg·K, L) writes (N, O, L) directly. Neither the input nor the
+  output is transposed, and an unpadded 1x1 kernel with unit stride copies nothing.
+
+Both copy N·L·K·C elements; what differs is the contiguous run of the copy, Cg·kw elements
+(a kernel row of all channels) against W_out (an output row), the two transposes, and the
+GEMMs, which for NCHW are per image and small when L is. Measured single-threaded (OpenBLAS,
+float32; NCHW time over channels-last, forward / weight gradient; a grid of C in 1..64,
+sizes 8..64, kernels 1..7, stride 1 and 2, groups 1 and depthwise, 1-D to 3-D):
+
+- 1x1 kernels 0.1-0.8, depthwise 0.2-0.9 at every size;
+- 3->16 3x3 on (64, 3, 32, 32) 0.45 / 0.5; 64->64 3x3 on (32, 64, 32, 32) 0.85 / 0.85;
+  1-D 0.3-1.1 (W_out is all of L);
+- 16->32 3x3 on (64, 16, 16, 16) 1.05 / 1.05, its input gradient (32->16) 1.3; 8x8 images
+  with 8 or more channels 1.2-1.8; 3-D with 16 channels on 8^3 or 16^3 1.1-1.7;
+- stride 2 with 256 or more outputs per image 0.7-0.9 even at 16 to 64 channels (the
+  channels-last copy of the whole input is large next to the windows);
+- a channels-last input 1.0-3.1 for the forward (NCHW would transpose input and output).
+
+So channels-last inputs keep the channels-last layout, and contiguous ones use NCHW for 1x1
+and depthwise kernels, when W_out is at least 32 or 2/3 of Cg·kw, or with a stride and at
+least 256 outputs per image. Over the grid this is 0.5% slower (geometric mean) than the
+better layout of each case, where channels-last alone was 51% and NCHW alone 9% slower; its
+worst miss is 1.6x, the input gradient of a 1-output-channel 7x7 convolution. col2im is a
+loop over the kernel offsets, each adding one strided block.
 
 # NOTE [ Strided transposed convolution ]
 A transposed convolution scatters each input element times the kernel into the output, ``st``
@@ -155,14 +181,15 @@ def _cols(xp, win, groups):
 # The column matrix of a whole batch is K times the input (75 MB for a 3x3 convolution of a
 # (32, 64, 32, 32) float32 batch): building it streams through memory, and the GEMM then
 # streams it again. Taking the windows a few images at a time (about 4 MB of columns, so they
-# are still in cache when the GEMM reads them) and running one GEMM per chunk into its rows of
-# the result measured 1.4x faster for that forward; the weight gradient sums the chunks'
-# products. Each chunk's GEMM is still large (a 32x32 image gives 1024 rows).
+# are still in cache when the GEMM reads them) and running the GEMMs of each chunk into its
+# part of the result measured 1.4x faster for that forward in the channels-last layout and
+# 1.1-1.6x in the NCHW one (NOTE [ im2col layout ]); the weight gradient sums the chunks'
+# products. Each chunk's channels-last GEMM is still large (a 32x32 image gives 1024 rows).
 _CHUNK_BYTES = 4 << 20
 
 
 def _batch_chunks(win):
-    """(start, end) ranges over the batch of the windows ``win`` (N, *out, *kernel, C)."""
+    """(start, end) ranges over the batch of the windows ``win`` (batch first)."""
     n = win.shape[0]
     per_image = win.size // max(n, 1) * win.itemsize
     step = max(1, _CHUNK_BYTES // max(per_image, 1))
@@ -206,19 +233,49 @@ def _from_rows(xp, y, n, out, groups, channels_last):
     return xp.ascontiguousarray(y).reshape((n, groups * og) + tuple(out))
 
 
+def _windows_nchw(xp, x, lo, hi, out, kernel, stride, dilation, dt):
+    """The (N, C, *kernel, *out) windows of (N, C, *S) ``x``, a view of the padded input
+    (NOTE [ im2col layout ])."""
+    axes = range(2, x.ndim)
+    xpd = _pad(xp, x.astype(dt, copy=False), axes, list(zip(lo, hi)))
+    return _sliding(xp, xpd, axes, out, kernel, stride, dilation, 2)
+
+
+def _nchw_layout(cg, kernel, out, stride):
+    """Whether NCHW windows beat channels-last ones for a convolution of a contiguous input
+    with ``cg`` channels per group, as measured (NOTE [ im2col layout ]): always for a 1x1 or
+    depthwise kernel, else when the NCHW copy's runs (an output row) are 32 elements or at
+    least 2/3 of the channels-last runs (``cg`` times a kernel row), or, with a stride, for at
+    least 256 outputs per image (the channels-last copy of the whole input is then large next
+    to the windows)."""
+    return (math.prod(kernel) == 1 or cg == 1 or 1.5 * out[-1] >= min(48, cg * kernel[-1])
+            or (max(stride) > 1 and math.prod(out) >= 256))
+
+
 def _convolution(xp, x, w, b=None, *, stride, padding, dilation, groups):
     dt = _compute("convolution", x, w, b)
     kernel, d = w.shape[2:], x.ndim - 2
     lo, hi = [p[0] for p in padding], [p[1] for p in padding]
     out = [_out(s, lo_, hi_, k, st, dl) for s, lo_, hi_, k, st, dl in
            zip(x.shape[2:], lo, hi, kernel, stride, dilation)]
-    win = _windows_cl(xp, x, lo, hi, out, kernel, stride, dilation, dt)
-    wm = _weight_mat(xp, w, groups, dt).transpose(0, 2, 1)
-    n, rows = x.shape[0], math.prod(out)
-    y = xp.empty((groups, n * rows, wm.shape[-1]), dt)
-    for s, e in _batch_chunks(win):
-        xp.matmul(_cols(xp, win[s:e], groups), wm, out=y[:, s * rows:e * rows])
-    y = _from_rows(xp, y, n, out, groups, _channels_last(x, w))
+    n, o, rows = x.shape[0], w.shape[0], math.prod(out)
+    channels_last = _channels_last(x, w)
+    if not channels_last and _nchw_layout(w.shape[1], kernel, out, stride):
+        # per image and group: (Og, Cg·K) weight @ (Cg·K, L) columns, into (N, O, L)
+        win = _windows_nchw(xp, x, lo, hi, out, kernel, stride, dilation, dt)
+        ck = math.prod(w.shape[1:])
+        wm = w.astype(dt, copy=False).reshape(groups, o // groups, ck)
+        y = xp.empty((n, groups, o // groups, rows), dt)
+        for s, e in _batch_chunks(win):
+            xp.matmul(wm, win[s:e].reshape(e - s, groups, ck, rows), out=y[s:e])
+        y = y.reshape((n, o) + tuple(out))
+    else:
+        win = _windows_cl(xp, x, lo, hi, out, kernel, stride, dilation, dt)
+        wm = _weight_mat(xp, w, groups, dt).transpose(0, 2, 1)
+        y = xp.empty((groups, n * rows, wm.shape[-1]), dt)
+        for s, e in _batch_chunks(win):
+            xp.matmul(_cols(xp, win[s:e], groups), wm, out=y[:, s * rows:e * rows])
+        y = _from_rows(xp, y, n, out, groups, channels_last)
     if b is not None:
         y += _bias_shape(b.astype(dt, copy=False), d)
     return y.astype(x.dtype, copy=False)
@@ -310,15 +367,25 @@ def _convolution_weight(xp, x, g, *, stride, padding, dilation, groups, kernel_s
     out, c, o = g.shape[2:], x.shape[1], g.shape[1]
     hi = [_span(o_, k, st, dl) - lo - s for o_, k, st, dl, lo, s in
           zip(out, kernel_size, stride, dilation, padding, x.shape[2:])]
-    win = _windows_cl(xp, x, padding, hi, out, kernel_size, stride, dilation, dt)
-    gm, rows = _grad_mat(xp, g, groups, dt), math.prod(out)
-    # cols^T @ g, not g^T @ cols: OpenBLAS is several times faster with the long dim inner
+    n, cg, rows = x.shape[0], c // groups, math.prod(out)
     dw = None
+    if not _channels_last(x, g) and _nchw_layout(cg, kernel_size, out, stride):
+        # per image and group: (Og, L) gradient @ (L, Cg·K) columns, summed over the images
+        win = _windows_nchw(xp, x, padding, hi, out, kernel_size, stride, dilation, dt)
+        ck = cg * math.prod(kernel_size)
+        gm = g.astype(dt, copy=False).reshape(n, groups, o // groups, rows)
+        for s, e in _batch_chunks(win):
+            cols = win[s:e].reshape(e - s, groups, ck, rows)
+            part = xp.matmul(gm[s:e], cols.swapaxes(-1, -2)).sum(0)
+            dw = part if dw is None else xp.add(dw, part, out=dw)
+        return dw.reshape((o, cg) + tuple(kernel_size)).astype(x.dtype, copy=False)
+    win = _windows_cl(xp, x, padding, hi, out, kernel_size, stride, dilation, dt)
+    gm = _grad_mat(xp, g, groups, dt)
+    # cols^T @ g, not g^T @ cols: OpenBLAS is several times faster with the long dim inner
     for s, e in _batch_chunks(win):
         part = xp.matmul(_cols(xp, win[s:e], groups).transpose(0, 2, 1),
                          gm[:, s * rows:e * rows])
         dw = part if dw is None else xp.add(dw, part, out=dw)
-    cg = c // groups
     dw = dw.transpose(0, 2, 1).reshape((o,) + tuple(kernel_size) + (cg,))
     return xp.ascontiguousarray(xp.moveaxis(dw, -1, 1)).astype(x.dtype, copy=False)
 
