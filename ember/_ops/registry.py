@@ -254,10 +254,12 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
             d = a._data
             if not a._requires_grad:
                 edges.append(None)
-            elif a._grad_fn is not None and a._base is None:
-                edges.append((a._grad_fn, a._output_nr))  # _edge's common case, inlined
-            else:
+            elif a._base is not None:
                 edges.append(_edge(a))
+            elif a._grad_fn is not None:
+                edges.append((a._grad_fn, a._output_nr))  # _edge's common cases, inlined
+            else:
+                edges.append(grad_edge(a))
             in_meta.append((d.shape, d.dtype))
             saved.append(SavedTensor(self_value if i == 0 and self_value is not None else a,
                                      False, op.name) if i in save else None)

@@ -22,7 +22,7 @@ warns with the failing node's forward traceback before it propagates.
 
 from __future__ import annotations
 
-import heapq
+from heapq import heappop, heappush, heappushpop
 
 from .._dtype import FROM_NP
 from .._ops import registry as _registry
@@ -102,18 +102,25 @@ def _tensor_pre_hooks(node, gs: list) -> list:
     return gs
 
 
+def _leaf_hooks(acc) -> bool:
+    meta = acc.variable._meta
+    return meta is not None and bool(meta.hooks)
+
+
 def _dependencies(root) -> dict:
+    """How many edges lead into each node reachable from ``root`` (a node is seen the first
+    time it gets a count)."""
     deps: dict = {}
-    stack, seen = [root], {root}
+    stack = [root]
     while stack:
         for e in stack.pop().edges:
-            if e is None:
-                continue
-            nxt = e[0]
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+            if e is not None:
+                nxt = e[0]
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    deps[nxt] = 1
+                    stack.append(nxt)
     return deps
 
 
@@ -141,8 +148,12 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                  accumulate: bool = True):
     """Backpropagate ``grads`` from ``roots``. With ``accumulate=False`` returns the gradients
     of ``inputs`` (None where unreached) instead of writing ``.grad``."""
-    root = GraphRoot([_registry._edge(r) for r in roots], grads,
-                     [(r._data.shape, r._data.dtype) for r in roots])
+    edges, in_meta = [], []
+    for r in roots:
+        edges.append(_registry._edge(r))
+        d = r._data
+        in_meta.append((d.shape, d.dtype))
+    root = GraphRoot(tuple(edges), grads, tuple(in_meta))
     needed = wanted = captures = None  # None: every node runs
     captured = []
     if inputs is not None:
@@ -160,72 +171,86 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             wanted = needed | targets.keys()
     deps = _dependencies(root)
 
-    buffers = {root: []}
-    ready = [(0, 0, root)]
+    buffers: dict = {}
+    ready: list = []  # a heap of (-seq, order, node): the nodes whose gradients are all in
     order = 0
     state = grad_mode.STATE
     prev_mode, prev_valid = state.grad_enabled, state.checkpoint_valid
     state.grad_enabled = create_graph
     state.checkpoint_valid = inputs is None
-    node = None
+    node, gs = root, []
     try:
-        while ready:
-            node = heapq.heappop(ready)[2]
-            gs = buffers.pop(node)
+        while True:
+            first = None  # the first node this one makes ready (heap entry)
+            run = True
             if captures is not None and node in captures:
                 run = node in needed
                 if not run:  # PyTorch captures before the hooks of a node it goes on to run
                     gs = _tensor_pre_hooks(node, gs)
                 for nr, k in captures[node]:
                     captured[k] = gs[nr]
-                if not run:
-                    continue
-            if node._tensor_hooks or node._retained or type(node) is AccumulateGrad:
-                gs = _tensor_pre_hooks(node, gs)
-            if node._pre_hooks:
-                for hook in list(node._pre_hooks):
-                    r = hook(tuple(gs))
-                    if r is not None:
-                        gs = _run_node_hook(hook, tuple(gs), r)
-            outs = _apply_checked(node, gs) if ANOMALY.enabled else node.apply(gs)
-            edges = node.edges
-            if len(outs) != len(edges):
-                raise RuntimeError(
-                    f"function {node.name()} returned an incorrect number of gradients (expected "
-                    f"{len(edges)}, got {len(outs)})")
-            if node._post_hooks:
-                for hook in list(node._post_hooks):
-                    r = hook(tuple(outs), tuple(gs))
-                    if r is not None:
-                        outs = _run_node_hook(hook, tuple(outs), r)
-            if not retain_graph:
-                node.release()
-            in_meta = node.in_meta
-            for i, e in enumerate(edges):
-                if e is None:
-                    continue
-                nxt, nr = e
-                if wanted is not None and nxt not in wanted:
-                    continue
-                g = outs[i]
-                if g is not None:
-                    meta = in_meta[i]
-                    if g._data.shape != meta[0] or g._data.dtype != meta[1]:
-                        g = _validate(g, meta, node, i)
-                buf = buffers.get(nxt)
-                if buf is None:
-                    buf = buffers[nxt] = [None] * nxt.nout
-                if g is not None:
-                    old = buf[nr]
-                    buf[nr] = g if old is None else sum_grads(old, g)
-                left = deps[nxt] - 1
-                deps[nxt] = left
-                if left == 0:
-                    order += 1
-                    heapq.heappush(ready, (-nxt.seq, order, nxt))
-            # drop the engine's own references, so that a leaf may take a gradient nobody else
-            # holds as its .grad without a copy (AccumulateGrad counts references)
-            outs = g = gs = old = None
+            if run:
+                if node._tensor_hooks or node._retained or (
+                        type(node) is AccumulateGrad and _leaf_hooks(node)):
+                    gs = _tensor_pre_hooks(node, gs)
+                if node._pre_hooks:
+                    for hook in list(node._pre_hooks):
+                        r = hook(tuple(gs))
+                        if r is not None:
+                            gs = _run_node_hook(hook, tuple(gs), r)
+                outs = _apply_checked(node, gs) if ANOMALY.enabled else node.apply(gs)
+                edges = node.edges
+                if len(outs) != len(edges):
+                    raise RuntimeError(
+                        f"function {node.name()} returned an incorrect number of gradients "
+                        f"(expected {len(edges)}, got {len(outs)})")
+                if node._post_hooks:
+                    for hook in list(node._post_hooks):
+                        r = hook(tuple(outs), tuple(gs))
+                        if r is not None:
+                            outs = _run_node_hook(hook, tuple(outs), r)
+                if not retain_graph:
+                    node.release()
+                in_meta = node.in_meta
+                i = 0
+                for e in edges:
+                    if e is not None and (wanted is None or e[0] in wanted):
+                        nxt, nr = e
+                        g = outs[i]
+                        if g is not None:
+                            meta, d = in_meta[i], g._data
+                            if d.shape != meta[0] or d.dtype != meta[1]:
+                                g = _validate(g, meta, node, i)
+                        buf = buffers.get(nxt)
+                        if buf is None:
+                            buf = buffers[nxt] = [None] * nxt.nout
+                        if g is not None:
+                            old = buf[nr]
+                            buf[nr] = g if old is None else sum_grads(old, g)
+                        left = deps[nxt] - 1
+                        deps[nxt] = left
+                        if left == 0:
+                            order += 1
+                            if first is None:
+                                first = (-nxt.seq, order, nxt)
+                            else:
+                                heappush(ready, (-nxt.seq, order, nxt))
+                    i += 1
+                # drop the engine's own references, so that a leaf may take a gradient nobody
+                # else holds as its .grad without a copy (AccumulateGrad counts references)
+                outs = g = gs = old = d = None
+            # NOTE [ Engine fast path ]: a node that makes one node ready while no other is
+            # waiting (a chain) hands over without the heap: 1.3k instructions a node less
+            if first is not None:
+                if ready:
+                    node = heappushpop(ready, first)[2]
+                else:
+                    node = first[2]
+            elif ready:
+                node = heappop(ready)[2]
+            else:
+                break
+            gs = buffers.pop(node)
     except Exception as e:
         if ANOMALY.enabled and node is not None and not getattr(e, "_anomaly_reported", False):
             warn_forward_stack(node)

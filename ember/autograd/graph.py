@@ -425,8 +425,12 @@ class AccumulateGrad(Node):
     __slots__ = ("variable",)
 
     def __init__(self, variable):
-        Node.__init__(self, (), ())
+        # Node.__init__ inlined: a leaf's sink is made again for each graph that reaches it
+        self.edges = self.in_meta = ()
+        self.nout = 1
         self.seq = sys.maxsize  # PyTorch runs a ready AccumulateGrad before anything else
+        self._pre_hooks = self._post_hooks = self._tensor_hooks = self._retained = None
+        self._metadata = None
         self.variable = variable
 
     def name(self) -> str:
@@ -510,8 +514,11 @@ def grad_edge(t):
     fn = t._grad_fn
     if fn is not None:
         return (fn, t._output_nr)
-    meta = t._autograd_meta()
-    acc = meta.accumulate() if meta.accumulate is not None else None
+    meta = t._meta
+    if meta is None:
+        meta = t._autograd_meta()
+    ref = meta.accumulate
+    acc = ref() if ref is not None else None
     if acc is None:
         acc = AccumulateGrad(t)
         meta.accumulate = weakref.ref(acc)
