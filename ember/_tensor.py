@@ -322,7 +322,7 @@ class Tensor:
         return self._vc
 
     def _bump_version(self, op_name: str) -> None:
-        vc = self._version_counter()
+        vc = self._vc if self._vc is not None else self._version_counter()
         vc.value += 1
         vc.modified_by = op_name
 
@@ -696,18 +696,14 @@ class RemovableHandle:
         self.remove()
 
 
-def _make(data, requires_grad: bool = False, cls=Tensor) -> Tensor:
+def _make(data, requires_grad: bool = False, cls=Tensor, _new=object.__new__) -> Tensor:
     """Wrap a backend array (or another layout's payload, with that layout's Tensor subclass
     ``cls``) into a Tensor (the hot path: slot stores only)."""
-    t = object.__new__(cls)
+    t = _new(cls)
     t._data = data
     t._requires_grad = requires_grad
-    t._grad_fn = None
+    t._grad_fn = t._grad = t._vc = t._base = t._meta = None
     t._output_nr = 0
-    t._grad = None
-    t._vc = None
-    t._base = None
-    t._meta = None
     if INFERENCE_THREADS and _grad_state.inference:  # NOTE [ Inference tensors ]
         t._vc = _InferenceCounter()
     return t

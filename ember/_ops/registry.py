@@ -124,7 +124,7 @@ def apply(op: OpDef, args: tuple, params: dict):
     """Run ``op`` eagerly on tensors/scalars ``args``; record a graph node when needed."""
     if AUTOCAST_THREADS and _GRAD.autocast is not None:  # NOTE [ Autocast ]
         args = _GRAD.autocast(op, args, params)
-    arrays = []
+    arrays = [None]  # the backend's array module goes first
     rg = False
     atype = None
     for a in args:
@@ -148,9 +148,11 @@ def apply(op: OpDef, args: tuple, params: dict):
         return _other_layout(op, args, params, None)
     fn = op.kernels.get(backend.name, op.impl) if op.kernels else op.impl
     try:
-        # a backend with several devices checks and selects the device (NOTE [ Backends ])
-        out = fn(backend.xp, *arrays, **params) if backend.call is None else \
-            backend.call(fn, arrays, params)
+        if backend.call is None:
+            arrays[0] = backend.xp
+            out = fn(*arrays, **params) if params else fn(*arrays)
+        else:  # a backend with several devices checks and selects the device (NOTE [ Backends ])
+            out = backend.call(fn, arrays[1:], params)
     except DeviceMismatch:
         raise _devices_error(op, args) from None
     except (RuntimeError, ValueError, IndexError, TypeError) as e:

@@ -177,80 +177,80 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
     state = grad_mode.STATE
     prev_mode, prev_valid = state.grad_enabled, state.checkpoint_valid
     state.grad_enabled = create_graph
-    state.checkpoint_valid = inputs is None
-    node, gs = root, []
+    if prev_valid is not (inputs is None):
+        state.checkpoint_valid = inputs is None
+    # the roots' gradients set off along the root's edges, then each node runs in turn
+    node, edges, outs = root, root.edges, grads
     try:
         while True:
             first = None  # the first node this one makes ready (heap entry)
-            run = True
+            in_meta = node.in_meta
+            i = 0
+            for e in edges:
+                if e is not None and (wanted is None or e[0] in wanted):
+                    nxt, nr = e
+                    g = outs[i]
+                    if g is not None:
+                        meta, d = in_meta[i], g._data
+                        if d.shape != meta[0] or d.dtype != meta[1]:
+                            g = _validate(g, meta, node, i)
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * nxt.nout
+                    if g is not None:
+                        old = buf[nr]
+                        buf[nr] = g if old is None else sum_grads(old, g)
+                    left = deps[nxt] - 1
+                    deps[nxt] = left
+                    if left == 0:
+                        order += 1
+                        if first is None:
+                            first = (-nxt.seq, order, nxt)
+                        else:
+                            heappush(ready, (-nxt.seq, order, nxt))
+                i += 1
+            # drop the engine's own references, so that a leaf may take a gradient nobody else
+            # holds as its .grad without a copy (AccumulateGrad counts references)
+            outs = g = old = d = None
+            # NOTE [ Engine fast path ]: a node that makes one node ready while no other is
+            # waiting (a chain) hands over without the heap: 1.3k instructions a node less
+            if first is not None:
+                node = heappushpop(ready, first)[2] if ready else first[2]
+            elif ready:
+                node = heappop(ready)[2]
+            else:
+                break
+            gs = buffers.pop(node)
+            edges = ()
             if captures is not None and node in captures:
                 run = node in needed
                 if not run:  # PyTorch captures before the hooks of a node it goes on to run
                     gs = _tensor_pre_hooks(node, gs)
                 for nr, k in captures[node]:
                     captured[k] = gs[nr]
-            if run:
-                if node._tensor_hooks or node._retained or (
-                        type(node) is AccumulateGrad and _leaf_hooks(node)):
-                    gs = _tensor_pre_hooks(node, gs)
-                if node._pre_hooks:
-                    for hook in list(node._pre_hooks):
-                        r = hook(tuple(gs))
-                        if r is not None:
-                            gs = _run_node_hook(hook, tuple(gs), r)
-                outs = _apply_checked(node, gs) if ANOMALY.enabled else node.apply(gs)
-                edges = node.edges
-                if len(outs) != len(edges):
-                    raise RuntimeError(
-                        f"function {node.name()} returned an incorrect number of gradients "
-                        f"(expected {len(edges)}, got {len(outs)})")
-                if node._post_hooks:
-                    for hook in list(node._post_hooks):
-                        r = hook(tuple(outs), tuple(gs))
-                        if r is not None:
-                            outs = _run_node_hook(hook, tuple(outs), r)
-                if not retain_graph:
-                    node.release()
-                in_meta = node.in_meta
-                i = 0
-                for e in edges:
-                    if e is not None and (wanted is None or e[0] in wanted):
-                        nxt, nr = e
-                        g = outs[i]
-                        if g is not None:
-                            meta, d = in_meta[i], g._data
-                            if d.shape != meta[0] or d.dtype != meta[1]:
-                                g = _validate(g, meta, node, i)
-                        buf = buffers.get(nxt)
-                        if buf is None:
-                            buf = buffers[nxt] = [None] * nxt.nout
-                        if g is not None:
-                            old = buf[nr]
-                            buf[nr] = g if old is None else sum_grads(old, g)
-                        left = deps[nxt] - 1
-                        deps[nxt] = left
-                        if left == 0:
-                            order += 1
-                            if first is None:
-                                first = (-nxt.seq, order, nxt)
-                            else:
-                                heappush(ready, (-nxt.seq, order, nxt))
-                    i += 1
-                # drop the engine's own references, so that a leaf may take a gradient nobody
-                # else holds as its .grad without a copy (AccumulateGrad counts references)
-                outs = g = gs = old = d = None
-            # NOTE [ Engine fast path ]: a node that makes one node ready while no other is
-            # waiting (a chain) hands over without the heap: 1.3k instructions a node less
-            if first is not None:
-                if ready:
-                    node = heappushpop(ready, first)[2]
-                else:
-                    node = first[2]
-            elif ready:
-                node = heappop(ready)[2]
-            else:
-                break
-            gs = buffers.pop(node)
+                if not run:
+                    continue
+            if node._tensor_hooks or node._retained or (
+                    type(node) is AccumulateGrad and _leaf_hooks(node)):
+                gs = _tensor_pre_hooks(node, gs)
+            if node._pre_hooks:
+                for hook in list(node._pre_hooks):
+                    r = hook(tuple(gs))
+                    if r is not None:
+                        gs = _run_node_hook(hook, tuple(gs), r)
+            outs = _apply_checked(node, gs) if ANOMALY.enabled else node.apply(gs)
+            edges = node.edges
+            if len(outs) != len(edges):
+                raise RuntimeError(
+                    f"function {node.name()} returned an incorrect number of gradients (expected "
+                    f"{len(edges)}, got {len(outs)})")
+            if node._post_hooks:
+                for hook in list(node._post_hooks):
+                    r = hook(tuple(outs), tuple(gs))
+                    if r is not None:
+                        outs = _run_node_hook(hook, tuple(outs), r)
+            if not retain_graph:
+                node.release()
     except Exception as e:
         if ANOMALY.enabled and node is not None and not getattr(e, "_anomaly_reported", False):
             warn_forward_stack(node)
@@ -260,7 +260,9 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                 pass
         raise
     finally:
-        state.grad_enabled, state.checkpoint_valid = prev_mode, prev_valid
+        state.grad_enabled = prev_mode
+        if prev_valid is not (inputs is None):
+            state.checkpoint_valid = prev_valid
     return captured
 
 

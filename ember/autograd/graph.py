@@ -28,6 +28,7 @@ from ..backends import _BY_ARRAY_TYPE
 from . import grad_mode
 
 _seq = itertools.count()
+_InferenceCounter = _tensor._InferenceCounter
 
 
 _FREED = (
@@ -75,8 +76,8 @@ class SavedTensor:
                  "hooked")
 
     def __init__(self, t, is_output: bool, saved_by: str):
-        vc = t._version_counter()
-        if type(vc) is _tensor._InferenceCounter and not grad_mode.STATE.inference:
+        vc = t._vc if t._vc is not None else t._version_counter()
+        if type(vc) is _InferenceCounter and not grad_mode.STATE.inference:
             raise _tensor._inference_error("save")  # NOTE [ Inference tensors ]
         self.vc, self.version, self.is_output, self.saved_by = vc, vc.value, is_output, saved_by
         self.output_nr = t._output_nr
@@ -356,7 +357,7 @@ class OpNode(Node):
     def inputs(self) -> tuple:
         if self.freed:
             raise RuntimeError(_FREED)
-        return tuple(s.unpack(self) if type(s) is SavedTensor else s for s in self.saved)
+        return tuple([s.unpack(self) if type(s) is SavedTensor else s for s in self.saved])
 
     @property
     def out(self):
@@ -498,8 +499,11 @@ class GraphRoot(Node):
 
     __slots__ = ("grads",)
 
-    def __init__(self, edges, grads, in_meta):
-        Node.__init__(self, tuple(edges), tuple(in_meta))
+    def __init__(self, edges: tuple, grads, in_meta: tuple):
+        # Node.__init__ inlined (one per backward); the engine never queues the root by seq
+        self.edges, self.in_meta, self.nout, self.seq = edges, in_meta, 1, sys.maxsize
+        self._pre_hooks = self._post_hooks = self._tensor_hooks = self._retained = None
+        self._metadata = None
         self.grads = grads
 
     def name(self) -> str:
