@@ -180,9 +180,9 @@ class _AutogradMeta:
                  "view_creation_meta")
 
     def __init__(self):
-        self.hooks = []
+        # hook lists are made on first registration (most metadata belongs to views)
+        self.hooks = self.post_acc_hooks = ()
         self.retains_grad = False
-        self.post_acc_hooks = []
         self.accumulate = None
         self.view_version = None
         self.view_creation_meta = None
@@ -431,9 +431,11 @@ class Tensor:
             raise RuntimeError(
                 "cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is None:
-            hooks = self._autograd_meta().hooks
-            hooks.append(hook)
-            return RemovableHandle(hooks, hook)
+            meta = self._autograd_meta()
+            if type(meta.hooks) is tuple:
+                meta.hooks = []
+            meta.hooks.append(hook)
+            return RemovableHandle(meta.hooks, hook)
         from ._ops.registry import current_grad_fn
         return current_grad_fn(self).add_tensor_hook(self._output_nr, hook)
 
@@ -445,9 +447,11 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError(
                 "cannot register a hook on a tensor that doesn't require gradient")
-        hooks = self._autograd_meta().post_acc_hooks
-        hooks.append(hook)
-        return RemovableHandle(hooks, hook)
+        meta = self._autograd_meta()
+        if type(meta.post_acc_hooks) is tuple:
+            meta.post_acc_hooks = []
+        meta.post_acc_hooks.append(hook)
+        return RemovableHandle(meta.post_acc_hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` of this non-leaf tensor after backward (a no-op on leaves)."""

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import _dtype
 from .. import _tensor as _tensor_mod
-from .._tensor import Tensor, _inference_error, _is_inference, _make
+from .._tensor import Tensor, _AutogradMeta, _inference_error, _is_inference, _make
 from ..autograd.anomaly_mode import ANOMALY as _ANOMALY
 from ..autograd.anomaly_mode import store_stack
 from ..autograd.grad_mode import STATE as _GRAD
@@ -219,8 +219,9 @@ def _mark_view(out: Tensor, src: Tensor, multi: bool) -> None:
 
 def _view_meta(out: Tensor, src: Tensor, multi: bool) -> None:
     """PyTorch's view bookkeeping (NOTE [ Views and in-place ])."""
-    meta = out._autograd_meta()
-    meta.view_version = out._version_counter().value
+    meta = out._meta = _AutogradMeta()  # ``out`` is new: no metadata yet
+    vc = out._vc = out._base._version_counter()
+    meta.view_version = vc.value
     grad = _GRAD.grad_enabled
     how = ("multi_output" if multi else None) if grad else "no_grad"
     inherited = src._meta.view_creation_meta if src._meta is not None else None

@@ -346,7 +346,7 @@ class OpNode(Node):
 
     @property
     def needs_input_grad(self) -> tuple:
-        return tuple(e is not None for e in self.edges)
+        return tuple([e is not None for e in self.edges])
 
     def name(self) -> str:
         n = self.op.backward_name
