@@ -239,18 +239,11 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
     replaces ``args[0]`` as the value saved for backward (an in-place op's old self)."""
     edges, in_meta, saved = [], [], []
     save = op.save
-    save_for = op.save_for
-    if save_for is not None:
-        chosen = set()
-        for k, a in enumerate(args):
-            if not isinstance(a, Tensor):
-                # (with a Python number PyTorch saves it as a tensor, freed after backward like
-                # any other; saving everything keeps that behaviour)
-                chosen = save
+    if op.save_for is not None:
+        for a in args:
+            if not (isinstance(a, Tensor) and a._requires_grad):
+                save = _saves_for(op, args)  # (with every input needing a gradient: all)
                 break
-            if a._requires_grad:
-                chosen.update(save_for.get(k, ()))
-        save = chosen
     i = 0
     for a in args:
         if isinstance(a, Tensor):
@@ -272,9 +265,7 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
             in_meta.append(None)
             saved.append(a)
         i += 1
-    node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), len(outs),
-                  ((outs[0]._data.shape, outs[0]._data.dtype),) if len(outs) == 1 else
-                  tuple([(o._data.shape, o._data.dtype) for o in outs]))
+    node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), len(outs))
     i = 0
     for o in outs:
         if o._data.dtype.kind in "fc" or o._data.dtype == _BF16:
@@ -288,6 +279,20 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
     if _ANOMALY.enabled:
         store_stack(node)
     return node
+
+
+def _saves_for(op: OpDef, args: tuple):
+    """The inputs to save for the gradients of those inputs that need one (``save`` as a
+    dict)."""
+    chosen = set()
+    for k, a in enumerate(args):
+        if not isinstance(a, Tensor):
+            # (with a Python number PyTorch saves it as a tensor, freed after backward like any
+            # other; saving everything keeps that behaviour)
+            return op.save
+        if a._requires_grad:
+            chosen.update(op.save_for.get(k, ()))
+    return chosen
 
 
 # -- views and in-place ---------------------------------------------------------------------------

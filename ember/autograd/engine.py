@@ -102,11 +102,6 @@ def _tensor_pre_hooks(node, gs: list) -> list:
     return gs
 
 
-def _leaf_hooks(acc) -> bool:
-    meta = acc.variable._meta
-    return meta is not None and bool(meta.hooks)
-
-
 def _dependencies(root) -> dict:
     """How many edges lead into each node reachable from ``root`` (a node is seen the first
     time it gets a count)."""
@@ -230,8 +225,11 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     captured[k] = gs[nr]
                 if not run:
                     continue
-            if node._tensor_hooks or node._retained or (
-                    type(node) is AccumulateGrad and _leaf_hooks(node)):
+            if type(node) is AccumulateGrad:
+                meta = node.variable._meta
+                if meta is not None and meta.hooks:
+                    gs = _tensor_pre_hooks(node, gs)
+            elif node._tensor_hooks or node._retained:
                 gs = _tensor_pre_hooks(node, gs)
             if node._pre_hooks:
                 for hook in list(node._pre_hooks):

@@ -332,9 +332,9 @@ _MISSING = object()
 class OpNode(Node):
     """The backward of one registry op application."""
 
-    __slots__ = ("op", "params", "saved", "saved_out", "freed", "out_meta")
+    __slots__ = ("op", "params", "saved", "saved_out", "freed")
 
-    def __init__(self, op, params, edges, in_meta, saved, nout, out_meta):
+    def __init__(self, op, params, edges, in_meta, saved, nout):
         # Node.__init__ inlined: one node is made per recorded op, on the hot path
         self.edges, self.in_meta, self.nout = edges, in_meta, nout
         self.seq = next(_seq)
@@ -342,7 +342,6 @@ class OpNode(Node):
         self._metadata = None
         self.op, self.params, self.saved, self.saved_out = op, params, saved, None
         self.freed = False
-        self.out_meta = out_meta
 
     @property
     def needs_input_grad(self) -> tuple:
