@@ -167,7 +167,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
     deps = _dependencies(root)
 
     buffers: dict = {}
-    ready: list = []  # a heap of (-seq, order, node): the nodes whose gradients are all in
+    ready: list = []  # a heap of (-seq, order, node, gradients): nodes with all gradients in
     order = 0
     state = grad_mode.STATE
     prev_mode, prev_valid = state.grad_enabled, state.checkpoint_valid
@@ -176,9 +176,9 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
         state.checkpoint_valid = inputs is None
     # the roots' gradients set off along the root's edges, then each node runs in turn
     node, edges, outs = root, root.edges, grads
+    first = None  # the ready entry of the first node that the current one makes ready
     try:
         while True:
-            first = None  # the first node this one makes ready (heap entry)
             in_meta = node.in_meta
             i = 0
             for e in edges:
@@ -189,33 +189,39 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                         meta, d = in_meta[i], g._data
                         if d.shape != meta[0] or d.dtype != meta[1]:
                             g = _validate(g, meta, node, i)
+                    left = deps[nxt] - 1
+                    deps[nxt] = left
+                    # a node's gradients gather in a buffer, kept in ``buffers`` until the
+                    # last one is in and then in the node's ready entry
                     buf = buffers.get(nxt)
                     if buf is None:
-                        buf = buffers[nxt] = [None] * nxt.nout
+                        buf = [None] * nxt.nout
+                        if left:
+                            buffers[nxt] = buf
+                    elif not left:
+                        del buffers[nxt]
                     if g is not None:
                         old = buf[nr]
                         buf[nr] = g if old is None else sum_grads(old, g)
-                    left = deps[nxt] - 1
-                    deps[nxt] = left
-                    if left == 0:
+                    if not left:
                         order += 1
                         if first is None:
-                            first = (-nxt.seq, order, nxt)
+                            first = (-nxt.seq, order, nxt, buf)
                         else:
-                            heappush(ready, (-nxt.seq, order, nxt))
+                            heappush(ready, (-nxt.seq, order, nxt, buf))
                 i += 1
             # drop the engine's own references, so that a leaf may take a gradient nobody else
             # holds as its .grad without a copy (AccumulateGrad counts references)
-            outs = g = old = d = None
+            outs = g = old = d = buf = None
             # NOTE [ Engine fast path ]: a node that makes one node ready while no other is
             # waiting (a chain) hands over without the heap: 1.3k instructions a node less
             if first is not None:
-                node = heappushpop(ready, first)[2] if ready else first[2]
+                _, _, node, gs = heappushpop(ready, first) if ready else first
             elif ready:
-                node = heappop(ready)[2]
+                _, _, node, gs = heappop(ready)
             else:
                 break
-            gs = buffers.pop(node)
+            first = None
             edges = ()
             if captures is not None and node in captures:
                 run = node in needed
@@ -226,8 +232,8 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                 if not run:
                     continue
             if type(node) is AccumulateGrad:
-                meta = node.variable._meta
-                if meta is not None and meta.hooks:
+                leaf_meta = node.variable._meta
+                if leaf_meta is not None and leaf_meta.hooks:
                     gs = _tensor_pre_hooks(node, gs)
             elif node._tensor_hooks or node._retained:
                 gs = _tensor_pre_hooks(node, gs)
