@@ -483,8 +483,8 @@ def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=
     if (gradient is None and inputs is None and not create_graph and not retain_graph and
             self._grad_fn is not None and d.size == 1 and d.dtype.kind == "f"):
         # the common ``loss.backward()``: skip argument normalisation
-        seed = _make(of_array(d).xp.array(1, d.dtype).reshape(d.shape))
-        run_backward((self,), [seed], False, False)
+        seed = of_array(d).xp.array(1, d.dtype)
+        run_backward((self,), [_make(seed.reshape(d.shape) if d.ndim else seed)], False, False)
         return
     autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 

@@ -180,9 +180,9 @@ class _AutogradMeta:
                  "view_creation_meta")
 
     def __init__(self):
-        self.hooks = []
+        # hook lists are made on first registration (most metadata belongs to views)
+        self.hooks = self.post_acc_hooks = ()
         self.retains_grad = False
-        self.post_acc_hooks = []
         self.accumulate = None
         self.view_version = None
         self.view_creation_meta = None
@@ -322,7 +322,7 @@ class Tensor:
         return self._vc
 
     def _bump_version(self, op_name: str) -> None:
-        vc = self._version_counter()
+        vc = self._vc if self._vc is not None else self._version_counter()
         vc.value += 1
         vc.modified_by = op_name
 
@@ -431,9 +431,11 @@ class Tensor:
             raise RuntimeError(
                 "cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is None:
-            hooks = self._autograd_meta().hooks
-            hooks.append(hook)
-            return RemovableHandle(hooks, hook)
+            meta = self._autograd_meta()
+            if type(meta.hooks) is tuple:
+                meta.hooks = []
+            meta.hooks.append(hook)
+            return RemovableHandle(meta.hooks, hook)
         from ._ops.registry import current_grad_fn
         return current_grad_fn(self).add_tensor_hook(self._output_nr, hook)
 
@@ -445,9 +447,11 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError(
                 "cannot register a hook on a tensor that doesn't require gradient")
-        hooks = self._autograd_meta().post_acc_hooks
-        hooks.append(hook)
-        return RemovableHandle(hooks, hook)
+        meta = self._autograd_meta()
+        if type(meta.post_acc_hooks) is tuple:
+            meta.post_acc_hooks = []
+        meta.post_acc_hooks.append(hook)
+        return RemovableHandle(meta.post_acc_hooks, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` of this non-leaf tensor after backward (a no-op on leaves)."""
@@ -696,18 +700,14 @@ class RemovableHandle:
         self.remove()
 
 
-def _make(data, requires_grad: bool = False, cls=Tensor) -> Tensor:
+def _make(data, requires_grad: bool = False, cls=Tensor, _new=object.__new__) -> Tensor:
     """Wrap a backend array (or another layout's payload, with that layout's Tensor subclass
     ``cls``) into a Tensor (the hot path: slot stores only)."""
-    t = object.__new__(cls)
+    t = _new(cls)
     t._data = data
     t._requires_grad = requires_grad
-    t._grad_fn = None
+    t._grad_fn = t._grad = t._vc = t._base = t._meta = None
     t._output_nr = 0
-    t._grad = None
-    t._vc = None
-    t._base = None
-    t._meta = None
     if INFERENCE_THREADS and _grad_state.inference:  # NOTE [ Inference tensors ]
         t._vc = _InferenceCounter()
     return t

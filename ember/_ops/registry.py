@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import _dtype
 from .. import _tensor as _tensor_mod
-from .._tensor import Tensor, _inference_error, _is_inference, _make
+from .._tensor import Tensor, _AutogradMeta, _inference_error, _is_inference, _make
 from ..autograd.anomaly_mode import ANOMALY as _ANOMALY
 from ..autograd.anomaly_mode import store_stack
 from ..autograd.grad_mode import STATE as _GRAD
@@ -124,7 +124,7 @@ def apply(op: OpDef, args: tuple, params: dict):
     """Run ``op`` eagerly on tensors/scalars ``args``; record a graph node when needed."""
     if AUTOCAST_THREADS and _GRAD.autocast is not None:  # NOTE [ Autocast ]
         args = _GRAD.autocast(op, args, params)
-    arrays = []
+    arrays = [None]  # the backend's array module goes first
     rg = False
     atype = None
     for a in args:
@@ -148,9 +148,11 @@ def apply(op: OpDef, args: tuple, params: dict):
         return _other_layout(op, args, params, None)
     fn = op.kernels.get(backend.name, op.impl) if op.kernels else op.impl
     try:
-        # a backend with several devices checks and selects the device (NOTE [ Backends ])
-        out = fn(backend.xp, *arrays, **params) if backend.call is None else \
-            backend.call(fn, arrays, params)
+        if backend.call is None:
+            arrays[0] = backend.xp
+            out = fn(*arrays, **params) if params else fn(*arrays)
+        else:  # a backend with several devices checks and selects the device (NOTE [ Backends ])
+            out = backend.call(fn, arrays[1:], params)
     except DeviceMismatch:
         raise _devices_error(op, args) from None
     except (RuntimeError, ValueError, IndexError, TypeError) as e:
@@ -217,8 +219,9 @@ def _mark_view(out: Tensor, src: Tensor, multi: bool) -> None:
 
 def _view_meta(out: Tensor, src: Tensor, multi: bool) -> None:
     """PyTorch's view bookkeeping (NOTE [ Views and in-place ])."""
-    meta = out._autograd_meta()
-    meta.view_version = out._version_counter().value
+    meta = out._meta = _AutogradMeta()  # ``out`` is new: no metadata yet
+    vc = out._vc = out._base._version_counter()
+    meta.view_version = vc.value
     grad = _GRAD.grad_enabled
     how = ("multi_output" if multi else None) if grad else "no_grad"
     inherited = src._meta.view_creation_meta if src._meta is not None else None
@@ -236,28 +239,23 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
     replaces ``args[0]`` as the value saved for backward (an in-place op's old self)."""
     edges, in_meta, saved = [], [], []
     save = op.save
-    save_for = op.save_for
-    if save_for is not None:
-        chosen = set()
-        for k, a in enumerate(args):
-            if not isinstance(a, Tensor):
-                # (with a Python number PyTorch saves it as a tensor, freed after backward like
-                # any other; saving everything keeps that behaviour)
-                chosen = save
+    if op.save_for is not None:
+        for a in args:
+            if not (isinstance(a, Tensor) and a._requires_grad):
+                save = _saves_for(op, args)  # (with every input needing a gradient: all)
                 break
-            if a._requires_grad:
-                chosen.update(save_for.get(k, ()))
-        save = chosen
     i = 0
     for a in args:
         if isinstance(a, Tensor):
             d = a._data
             if not a._requires_grad:
                 edges.append(None)
-            elif a._grad_fn is not None and a._base is None:
-                edges.append((a._grad_fn, a._output_nr))  # _edge's common case, inlined
-            else:
+            elif a._base is not None:
                 edges.append(_edge(a))
+            elif a._grad_fn is not None:
+                edges.append((a._grad_fn, a._output_nr))  # _edge's common cases, inlined
+            else:
+                edges.append(grad_edge(a))
             in_meta.append((d.shape, d.dtype))
             saved.append(SavedTensor(self_value if i == 0 and self_value is not None else a,
                                      False, op.name) if i in save else None)
@@ -267,9 +265,7 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
             in_meta.append(None)
             saved.append(a)
         i += 1
-    node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), len(outs),
-                  ((outs[0]._data.shape, outs[0]._data.dtype),) if len(outs) == 1 else
-                  tuple([(o._data.shape, o._data.dtype) for o in outs]))
+    node = OpNode(op, params, tuple(edges), tuple(in_meta), tuple(saved), len(outs))
     i = 0
     for o in outs:
         if o._data.dtype.kind in "fc" or o._data.dtype == _BF16:
@@ -283,6 +279,20 @@ def record(op: OpDef, args: tuple, params: dict, outs: tuple, self_value=None) -
     if _ANOMALY.enabled:
         store_stack(node)
     return node
+
+
+def _saves_for(op: OpDef, args: tuple):
+    """The inputs to save for the gradients of those inputs that need one (``save`` as a
+    dict)."""
+    chosen = set()
+    for k, a in enumerate(args):
+        if not isinstance(a, Tensor):
+            # (with a Python number PyTorch saves it as a tensor, freed after backward like any
+            # other; saving everything keeps that behaviour)
+            return op.save
+        if a._requires_grad:
+            chosen.update(op.save_for.get(k, ()))
+    return chosen
 
 
 # -- views and in-place ---------------------------------------------------------------------------

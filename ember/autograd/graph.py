@@ -28,6 +28,7 @@ from ..backends import _BY_ARRAY_TYPE
 from . import grad_mode
 
 _seq = itertools.count()
+_InferenceCounter = _tensor._InferenceCounter
 
 
 _FREED = (
@@ -75,8 +76,8 @@ class SavedTensor:
                  "hooked")
 
     def __init__(self, t, is_output: bool, saved_by: str):
-        vc = t._version_counter()
-        if type(vc) is _tensor._InferenceCounter and not grad_mode.STATE.inference:
+        vc = t._vc if t._vc is not None else t._version_counter()
+        if type(vc) is _InferenceCounter and not grad_mode.STATE.inference:
             raise _tensor._inference_error("save")  # NOTE [ Inference tensors ]
         self.vc, self.version, self.is_output, self.saved_by = vc, vc.value, is_output, saved_by
         self.output_nr = t._output_nr
@@ -331,9 +332,9 @@ _MISSING = object()
 class OpNode(Node):
     """The backward of one registry op application."""
 
-    __slots__ = ("op", "params", "saved", "saved_out", "freed", "out_meta")
+    __slots__ = ("op", "params", "saved", "saved_out", "freed")
 
-    def __init__(self, op, params, edges, in_meta, saved, nout, out_meta):
+    def __init__(self, op, params, edges, in_meta, saved, nout):
         # Node.__init__ inlined: one node is made per recorded op, on the hot path
         self.edges, self.in_meta, self.nout = edges, in_meta, nout
         self.seq = next(_seq)
@@ -341,11 +342,10 @@ class OpNode(Node):
         self._metadata = None
         self.op, self.params, self.saved, self.saved_out = op, params, saved, None
         self.freed = False
-        self.out_meta = out_meta
 
     @property
     def needs_input_grad(self) -> tuple:
-        return tuple(e is not None for e in self.edges)
+        return tuple([e is not None for e in self.edges])
 
     def name(self) -> str:
         n = self.op.backward_name
@@ -356,7 +356,7 @@ class OpNode(Node):
     def inputs(self) -> tuple:
         if self.freed:
             raise RuntimeError(_FREED)
-        return tuple(s.unpack(self) if type(s) is SavedTensor else s for s in self.saved)
+        return tuple([s.unpack(self) if type(s) is SavedTensor else s for s in self.saved])
 
     @property
     def out(self):
@@ -425,8 +425,12 @@ class AccumulateGrad(Node):
     __slots__ = ("variable",)
 
     def __init__(self, variable):
-        Node.__init__(self, (), ())
+        # Node.__init__ inlined: a leaf's sink is made again for each graph that reaches it
+        self.edges = self.in_meta = ()
+        self.nout = 1
         self.seq = sys.maxsize  # PyTorch runs a ready AccumulateGrad before anything else
+        self._pre_hooks = self._post_hooks = self._tensor_hooks = self._retained = None
+        self._metadata = None
         self.variable = variable
 
     def name(self) -> str:
@@ -494,8 +498,11 @@ class GraphRoot(Node):
 
     __slots__ = ("grads",)
 
-    def __init__(self, edges, grads, in_meta):
-        Node.__init__(self, tuple(edges), tuple(in_meta))
+    def __init__(self, edges: tuple, grads, in_meta: tuple):
+        # Node.__init__ inlined (one per backward); the engine never queues the root by seq
+        self.edges, self.in_meta, self.nout, self.seq = edges, in_meta, 1, sys.maxsize
+        self._pre_hooks = self._post_hooks = self._tensor_hooks = self._retained = None
+        self._metadata = None
         self.grads = grads
 
     def name(self) -> str:
@@ -510,8 +517,11 @@ def grad_edge(t):
     fn = t._grad_fn
     if fn is not None:
         return (fn, t._output_nr)
-    meta = t._autograd_meta()
-    acc = meta.accumulate() if meta.accumulate is not None else None
+    meta = t._meta
+    if meta is None:
+        meta = t._autograd_meta()
+    ref = meta.accumulate
+    acc = ref() if ref is not None else None
     if acc is None:
         acc = AccumulateGrad(t)
         meta.accumulate = weakref.ref(acc)
