@@ -482,7 +482,8 @@ def _stealable(g, like) -> bool:
     # argument (the engine drops its other names for gradients it has passed on)
     d = g._data
     return (sys.getrefcount(g) <= 4 and g._base is None and g._grad_fn is None and
-            d.flags.owndata and d.flags.writeable and d.strides == like._data.strides)
+            d.flags.owndata and getattr(d.flags, "writeable", True) and  # CuPy: no such flag
+            d.strides == like._data.strides)
 
 
 def _own_copy(g, like):

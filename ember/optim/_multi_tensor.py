@@ -139,7 +139,8 @@ def _tmps(xp, like, ntmp: int) -> list:
     cache = getattr(_LOCAL, "cache", None)
     if cache is None:
         cache = _LOCAL.cache = {}
-    key, length = (xp, like.dtype, getattr(like, "device", None)), like.size
+    dev = getattr(like, "device", None)
+    key, length = (xp, like.dtype, getattr(dev, "id", dev)), like.size  # CuPy's: by number
     bufs = cache.get(key)
     if bufs is None or len(bufs) < ntmp or bufs[0].size < length:
         size = max(length, 2 * CHUNK)
