@@ -129,6 +129,17 @@ def _row_dot(xp, a, b):
     return xp.matmul(a[:, None, :], b[:, :, None])[:, 0, 0]
 
 
+def _standardize(xp, xb, yb, mu, r, ones, cn, eps):
+    """Rows of ``xb`` centred into ``yb``; their means into ``mu`` and reciprocal standard
+    deviations into ``r`` (two passes, NOTE [ Layer norm kernels ])."""
+    xp.divide(xb @ ones, cn, out=mu)
+    xp.subtract(xb, mu[:, None], out=yb)
+    xp.divide(_row_dot(xp, yb, yb), cn, out=r)
+    r += eps
+    xp.sqrt(r, out=r)
+    xp.divide(1, r, out=r)
+
+
 def _rows(xp, v, blocks, n, dt):
     """``v`` (None or N elements) as the right operand of a block's ``(rows, N)`` ufuncs, sliced
     ``[:rows]``: one row, or with several blocks a block's rows of copies (NOTE [ Layer norm
@@ -157,12 +168,7 @@ def _layer_norm(xp, x, w, b, normalized_shape, eps):
     for blk in blocks:
         xb, yb, r = xa[blk], y[blk], rstd[blk]
         k = len(xb)
-        mu = xp.divide(xb @ ones, cn, out=mean[blk])
-        xp.subtract(xb, mu[:, None], out=yb)
-        xp.divide(_row_dot(xp, yb, yb), cn, out=r)
-        r += ct(eps)
-        xp.sqrt(r, out=r)
-        xp.divide(1, r, out=r)
+        _standardize(xp, xb, yb, mean[blk], r, ones, cn, ct(eps))
         yb *= r[:, None]
         if wr is not None:
             yb *= wr[:k]
@@ -446,12 +452,7 @@ def _group_norm(xp, x, w, b, N, C, HxW, group, eps):
     mean, rstd = xp.empty(N * group, dt), xp.empty(N * group, dt)
     for blk in _blocks(xp, N * group, xa.shape[1]):
         xb, yb, r = xa[blk], y[blk], rstd[blk]
-        mu = xp.divide(xb @ ones, cn, out=mean[blk])
-        xp.subtract(xb, mu[:, None], out=yb)
-        xp.divide(_row_dot(xp, yb, yb), cn, out=r)
-        r += ct(eps)
-        xp.sqrt(r, out=r)
-        xp.divide(1, r, out=r)
+        _standardize(xp, xb, yb, mean[blk], r, ones, cn, ct(eps))
         yc = yb.reshape(len(yb) * d, HxW)
         scale = xp.broadcast_to(r[:, None], (len(r), d)) if wc is None else r[:, None] * wc[blk]
         yc *= scale.reshape(-1, 1)
