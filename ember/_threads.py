@@ -16,6 +16,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 _state: dict = {"intra": None, "interop": None}
 
@@ -99,3 +101,33 @@ def get_num_interop_threads() -> int:
 def set_num_interop_threads(n: int) -> None:
     """Set the inter-op thread count: ``ember.set_num_interop_threads(2)``."""
     _state["interop"] = _check("set_num_interop_threads", n)
+
+
+# NOTE [ Worker threads ]
+# NumPy ufunc loops and ctypes calls release the GIL, so one op can share its work out over
+# threads: ``parallel(jobs)`` runs zero-argument callables, the first on the calling thread and
+# the rest on a process-wide pool (started on first use, grown to the largest count asked for),
+# and returns their results in order once all are done. Callers split by
+# ``get_num_threads()`` and only for work large enough to pay for the hand-over (tens of
+# microseconds on a busy host).
+_POOL: list = []
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    with _POOL_LOCK:
+        if not _POOL or _POOL[0]._max_workers < workers:
+            if _POOL:
+                _POOL.pop().shutdown(wait=False)
+            _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="ember-worker"))
+        return _POOL[0]
+
+
+def parallel(jobs: list) -> list:
+    """The results of the callables ``jobs``, run at once on the caller and worker threads
+    (NOTE [ Worker threads ])."""
+    if len(jobs) < 2:
+        return [job() for job in jobs]
+    futures = [_pool(len(jobs) - 1).submit(job) for job in jobs[1:]]
+    first = jobs[0]()
+    return [first] + [f.result() for f in futures]

@@ -47,7 +47,7 @@ def _reduction(name, fn, rule):
             r = getattr(y, fn)()  # no axis normalisation: the common full reduction is fast
         else:
             ax = dims(dim, x.ndim, name)
-            r = cpu.blas_sum(y, ax, keepdim) if fn != "prod" and xp is np else None
+            r = cpu.fast_sum(y, ax, keepdim) if fn != "prod" and xp is np else None
             if r is None:
                 r = getattr(xp, fn)(y, axis=ax, keepdims=keepdim)
             elif fn == "mean":

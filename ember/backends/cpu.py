@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import ctypes
+import functools
+import math
 import os
 import sys
 
 import numpy as np
 
 from .._device import CPU
+from .._threads import get_num_threads
+from . import native
 
 ndarray = np.ndarray
 
@@ -70,13 +74,25 @@ KEEPS_HOST_MEMORY = keep_host_memory()
 
 
 # NOTE [ CPU reduction kernels ]
-# NumPy's float sums run on one core with a pairwise loop; PyTorch uses every core with SIMD,
-# several times faster on large inputs. A sum over the leading or trailing dims of a
-# contiguous float32/float64 array is a matrix-vector product with a vector of ones, which BLAS
-# runs multithreaded and vectorised, so large sums go there. Small inputs stay on NumPy, whose
-# call overhead is lower.
+# NumPy's float sums run a pairwise loop that is several times slower than PyTorch's SIMD sum
+# on large inputs. A sum over the leading or trailing dims of a contiguous float32/float64
+# array is a (rows, cols) matrix summed along its rows or its columns, so large sums go to:
+#
+# - the C kernels of ``kernels/reduce.c`` (NOTE [ Native CPU kernels ]) where they are built:
+#   vectorised partial sums over blocks of 2048 values, the blocks added in double, so they are
+#   also more accurate than NumPy's and BLAS's float sums. They run on one thread;
+# - BLAS otherwise, and for 2**20 values or more when ember may use several threads: a
+#   matrix-vector product with a vector of ones, which OpenBLAS shares over its threads.
+#   (Splitting a C kernel over Python threads did not pay: handing work to a worker thread
+#   and back cost about 90 us on a busy 2-core host, OpenBLAS's spinning threads far less.)
+#
+# Measured single-threaded on (2048, 2048) float32 against PyTorch in one process: BLAS's
+# gemv took 1.2-1.3x PyTorch's time for the whole sum and the row sums, the C kernels 0.95-1.1x
+# and 0.3x for the column sums (bench/bench_core.py). Small inputs stay on NumPy, whose call
+# overhead is lower.
 
 BLAS_MIN = 1 << 16
+_THREADED_MIN = 1 << 20  # with more threads, BLAS takes sums from this size
 _ones_cache: dict = {}
 
 
@@ -90,31 +106,71 @@ def _ones(n: int, dtype) -> np.ndarray:
     return v
 
 
-def blas_sum(x: np.ndarray, axis: tuple, keepdims: bool):
-    """``x.sum(axis)`` through BLAS gemv when ``axis`` is a leading or trailing block of a
-    C-contiguous float32/float64 array; None when that does not apply."""
+_P, _N = ctypes.c_void_p, ctypes.c_ssize_t
+
+
+@functools.cache
+def _sum_kernels(dtype):
+    """(total, rows, cols) C kernels for ``dtype``, or None (NOTE [ Native CPU kernels ])."""
+    name = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}[dtype]
+    total = native.function("reduce", f"total_{name}", [_P, _N], ctypes.c_double)
+    if total is None:
+        return None
+    return (total, native.function("reduce", f"rows_{name}", [_P, _N, _N, _P]),
+            native.function("reduce", f"cols_{name}", [_P, _N, _N, _N, _P, _P, _P]))
+
+
+def _native_sum(kernels, m: np.ndarray, along_rows: bool):
+    """Row sums (``along_rows``) or column sums of the C-contiguous matrix ``m`` with the C
+    kernels; one row gives a Python float."""
+    total, rows_k, cols_k = kernels
+    rows, cols = m.shape
+    if along_rows and rows == 1:
+        return total(m.ctypes.data, cols)
+    if along_rows:
+        out = np.empty(rows, m.dtype)
+        rows_k(m.ctypes.data, rows, cols, out.ctypes.data)
+        return out
+    # (the scratch arrays must stay referenced until the call returns)
+    out, acc, scratch = np.empty(cols, m.dtype), np.empty(cols, m.dtype), np.empty(cols)
+    cols_k(m.ctypes.data, rows, cols, cols, out.ctypes.data, acc.ctypes.data,
+           scratch.ctypes.data)
+    return out
+
+
+def fast_sum(x: np.ndarray, axis: tuple, keepdims: bool):
+    """``x.sum(axis)`` by the C kernels or BLAS when ``axis`` is a leading or trailing block of
+    a large C-contiguous float32/float64 array (NOTE [ CPU reduction kernels ]); None when
+    that does not apply."""
     if x.size < BLAS_MIN or x.dtype not in (np.float32, np.float64) or \
             not x.flags.c_contiguous or not axis:
         return None
     nd = x.ndim
     k = len(axis)
-    if axis == tuple(range(nd - k, nd)):        # trailing dims: rows @ ones
-        outer = x.shape[:nd - k]
-        inner = x.size // max(int(np.prod(outer)), 1)
-        if k == nd:  # everything: split into a near-square matrix, then sum its row sums
-            cols = 1 << max((inner.bit_length() // 2), 0)
-            if inner % cols:
-                return None
-            # column sums (BLAS's axpy form of gemv, faster than its dot form), then their sum
-            r = (_ones(inner // cols, x.dtype) @ x.reshape(-1, cols)).sum(dtype=x.dtype)
-        else:
-            r = x.reshape(-1, inner) @ _ones(inner, x.dtype)
-    elif axis == tuple(range(k)):               # leading dims: ones @ columns
-        outer = x.shape[k:]
-        lead = x.size // max(int(np.prod(outer)), 1)
-        r = _ones(lead, x.dtype) @ x.reshape(lead, -1)
+    if axis == tuple(range(nd - k, nd)):        # trailing dims: row sums
+        outer, along_rows = x.shape[:nd - k], True
+    elif axis == tuple(range(k)):               # leading dims: column sums
+        outer, along_rows = x.shape[k:], False
     else:
         return None
+    n_out = math.prod(outer)
+    kernels = _sum_kernels(x.dtype)
+    if kernels is not None and (x.size < _THREADED_MIN or get_num_threads() == 1):
+        if n_out == 1 and not keepdims:  # everything (the common case): a 0-d result
+            return np.asarray(_native_sum(kernels, x.reshape(1, -1), True), x.dtype)
+        r = _native_sum(kernels, x.reshape((n_out, -1) if along_rows else (-1, n_out)),
+                        along_rows)
+    elif along_rows and n_out == 1:
+        # all of it: column sums of a near-square matrix (BLAS's axpy form of gemv, faster
+        # than its dot form), then their sum
+        cols = 1 << max((x.size.bit_length() // 2), 0)
+        if x.size % cols:
+            return None
+        r = (_ones(x.size // cols, x.dtype) @ x.reshape(-1, cols)).sum(dtype=x.dtype)
+    elif along_rows:
+        r = x.reshape(n_out, -1) @ _ones(x.size // n_out, x.dtype)
+    else:
+        r = _ones(x.size // n_out, x.dtype) @ x.reshape(-1, n_out)
     r = np.asarray(r, dtype=x.dtype).reshape(outer)
     if keepdims:
         r = r.reshape(tuple(1 if d in axis else n for d, n in enumerate(x.shape)))

@@ -20,12 +20,11 @@ cache across the kernel's dozen passes (whole-buffer passes were measured 1.6x s
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import numpy as np
 
-from .._threads import get_num_threads
+from .._threads import get_num_threads, parallel
 from ..backends import of_array
 
 CHUNK = 1 << 15
@@ -108,12 +107,11 @@ def run(kernel, operands: list, written: tuple, keys: list, ntmp: int, name: str
 
 # NOTE [ Multi-tensor threads ]
 # NumPy releases the GIL inside ufunc loops, so on the CPU the blocks are shared out over a
-# small thread pool (``ember.get_num_threads()`` threads, at most 4: NOTE [ Thread count ]),
-# each thread with its own scratch
-# buffers; blocks touch disjoint memory and the update is elementwise, so the result does not
-# depend on the threads. On a loaded 2-core host this measured 1.3x faster for 10M-value Adam
-# (cache-sized blocks; splitting single whole-array ops over threads did not pay).
-_POOL: list = []
+# few threads (``ember.get_num_threads()``, at most 4: NOTE [ Thread count ], NOTE [ Worker
+# threads ]), each thread with its own scratch buffers; blocks touch disjoint memory and the
+# update is elementwise, so the result does not depend on the threads. On a loaded 2-core
+# host this measured 1.3x faster for 10M-value Adam (cache-sized blocks; splitting single
+# whole-array ops over threads did not pay).
 _LOCAL = threading.local()
 
 
@@ -123,9 +121,7 @@ def _execute(jobs: list, xp) -> None:
         for job in jobs:
             job()
         return
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(4, thread_name_prefix="ember-optim"))
-    list(_POOL[0].map(_run_jobs, [jobs[w::workers] for w in range(workers)]))
+    parallel([partial(_run_jobs, jobs[w::workers]) for w in range(workers)])
 
 
 def _run_jobs(jobs: list) -> None:
