@@ -97,3 +97,33 @@ def test_without_native_kernels_sums_still_work(env, tmp_path):
     assert float(out[2]) == n * (n - 1) / 2
     assert float(out[3]) == sum(r * 500 + 1 for r in range(600))
     assert float(out[4]) == sum(2 * 500 + c for c in range(500))
+
+
+@pytest.mark.skipif(native.library("norm") is None,
+                    reason=f"no native kernels: {native.unavailable('norm')}")
+@pytest.mark.parametrize("n", [1, 7, 100, 3000])
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_norm_kernel_matches_numpy_path(n, affine, dtype, monkeypatch):
+    from ember._ops import normalization as N
+
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((37, n)) * 3 + 5).astype(dtype)
+    x[3, 0] = np.nan
+    g = rng.standard_normal((37, n)).astype(dtype)
+    w = rng.standard_normal(n).astype(dtype) if affine in ("both", "weight") else None
+    b = rng.standard_normal(n).astype(dtype) if affine in ("both", "bias") else None
+    mask = (True, w is not None, b is not None)
+
+    def run():
+        y, mean, rstd = N._layer_norm(np, x, w, b, (n,), 1e-5)
+        return (y, mean, rstd) + N._layer_norm_backward(np, g, x, mean, rstd, w, (n,), mask)
+
+    got = run()
+    monkeypatch.setattr(cpu, "layer_norm_rows", lambda *a: None)
+    monkeypatch.setattr(cpu, "layer_norm_rows_backward", lambda *a: None)
+    want = run()
+    tol = 2e-4 if dtype == np.float32 else 1e-10
+    for a, e in zip(got, want):
+        assert a.dtype == e.dtype and a.shape == e.shape
+        np.testing.assert_allclose(a, e, rtol=tol, atol=tol)  # NaN rows agree too

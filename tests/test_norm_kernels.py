@@ -1,6 +1,8 @@
 """The blocked normalisation kernels (NOTE [ Layer norm kernels ]) on inputs of several blocks with
 a shorter last one: values and first-order gradients against PyTorch, with and without the
-affine parameters, for some inputs only, far from zero mean, and in half types."""
+affine parameters, for some inputs only, far from zero mean, and in half types; each test runs
+with layer norm's C kernel (NOTE [ Native CPU kernels ]) where it is built and with its NumPy
+path."""
 
 from __future__ import annotations
 
@@ -11,6 +13,14 @@ import torch.nn.functional as TF
 
 import ember
 from ember._api import normalization as F
+from ember.backends import cpu
+
+
+@pytest.fixture(autouse=True, params=["native", "numpy"])
+def _kernels(request, monkeypatch):
+    if request.param == "numpy":
+        monkeypatch.setattr(cpu, "layer_norm_rows", lambda *a: None)
+        monkeypatch.setattr(cpu, "layer_norm_rows_backward", lambda *a: None)
 
 
 def _run(mod, fn, arrays, grads, g, dtype):

@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.grad_mode import STATE as _GRAD
+from ..backends import cpu
 from .activation import check_floating
 from .registry import register
 
@@ -159,6 +160,13 @@ def _layer_norm(xp, x, w, b, normalized_shape, eps):
     m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
     xa = _acc(x).reshape(m, n)
     dt = xa.dtype
+    stat = x.shape[:axis] + (1,) * (x.ndim - axis)
+    res = cpu.layer_norm_rows(xa, w, b, eps) if xp is np and m * n else None
+    if res is not None:
+        y, mean, rstd = res
+        return (y.reshape(x.shape).astype(x.dtype, copy=False),
+                mean.reshape(stat).astype(x.dtype, copy=False),
+                rstd.reshape(stat).astype(x.dtype, copy=False))
     ct, cn = dt.type, dt.type(max(n, 1))
     blocks = _blocks(xp, m, n)
     wr, br = _rows(xp, w, blocks, n, dt), _rows(xp, b, blocks, n, dt)
@@ -174,7 +182,6 @@ def _layer_norm(xp, x, w, b, normalized_shape, eps):
             yb *= wr[:k]
         if br is not None:
             yb += br[:k]
-    stat = x.shape[:axis] + (1,) * (x.ndim - axis)
     return (y.reshape(x.shape).astype(x.dtype, copy=False),
             mean.reshape(stat).astype(x.dtype, copy=False),
             rstd.reshape(stat).astype(x.dtype, copy=False))
@@ -190,6 +197,14 @@ def _layer_norm_backward(xp, g, x, mean, rstd, w, normalized_shape, mask):
     m, n = math.prod(x.shape[:axis]), math.prod(x.shape[axis:])
     xa, ga = _acc(x).reshape(m, n), _acc(g).reshape(m, n)
     dt = xa.dtype
+    empty = xp.empty((0,), x.dtype)
+    res = cpu.layer_norm_rows_backward(ga, xa, mean, rstd, w, mask, x.shape) \
+        if xp is np and m * n else None
+    if res is not None:
+        gx, gw, gb = res
+        return (empty if gx is None else gx.astype(x.dtype, copy=False),
+                gw.reshape(w.shape).astype(w.dtype) if mask[1] else empty.copy(),
+                gb.reshape(normalized_shape).astype(x.dtype) if mask[2] else empty.copy())
     mu = mean.reshape(m).astype(dt, copy=False)
     r = rstd.reshape(m).astype(dt, copy=False)
     blocks = _blocks(xp, m, n)
@@ -226,7 +241,6 @@ def _layer_norm_backward(xp, g, x, mean, rstd, w, normalized_shape, mask):
             xp.multiply(gh, r[blk, None], out=gxb)
             gxb += xp.multiply(xb, b[:, None], out=t_buf[:k])
             gxb -= c[:, None]
-    empty = xp.empty((0,), x.dtype)
     return (empty if gx is None else gx.astype(x.dtype, copy=False),
             gw.reshape(w.shape).astype(w.dtype) if mask[1] else empty.copy(),
             gb.reshape(normalized_shape).astype(x.dtype) if mask[2] else empty.copy())

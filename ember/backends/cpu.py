@@ -176,3 +176,58 @@ def fast_sum(x: np.ndarray, axis: tuple, keepdims: bool):
         r = r.reshape(tuple(1 if d in axis else n for d, n in enumerate(x.shape)))
     return r
 
+
+
+# -- layer norm rows (NOTE [ Layer norm kernels ], ``kernels/norm.c``) ---------------------------
+
+def _ptr(a):
+    return None if a is None else a.ctypes.data
+
+
+@functools.cache
+def _norm_kernels(dtype):
+    name = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}.get(dtype)
+    if name is None:
+        return None
+    fwd = native.function("norm", f"forward_{name}", [_P, _N, _N, _P, _P, ctypes.c_double,
+                                                       _P, _P, _P])
+    if fwd is None:
+        return None
+    return fwd, native.function("norm", f"backward_{name}", [_P] * 5 + [_N, _N] + [_P] * 5)
+
+
+def _vector(v, dtype):
+    return None if v is None else np.ascontiguousarray(v, dtype).reshape(-1)
+
+
+def layer_norm_rows(x: np.ndarray, w, b, eps: float):
+    """Layer norm of the rows of the (m, n) float32/float64 matrix ``x`` by the C kernel:
+    ``(y, mean, rstd)``, or None where it is not built."""
+    kernels = _norm_kernels(x.dtype)
+    if kernels is None:
+        return None
+    x = np.ascontiguousarray(x)
+    m, n = x.shape
+    w, b = _vector(w, x.dtype), _vector(b, x.dtype)
+    y, mean, rstd = np.empty((m, n), x.dtype), np.empty(m, x.dtype), np.empty(m, x.dtype)
+    kernels[0](x.ctypes.data, m, n, _ptr(w), _ptr(b), eps, y.ctypes.data, mean.ctypes.data,
+               rstd.ctypes.data)
+    return y, mean, rstd
+
+
+def layer_norm_rows_backward(g, x, mean, rstd, w, mask, gx_shape):
+    """``(gx, gw, gb)`` of ``layer_norm_rows`` by the C kernel, None for those not in ``mask``
+    (``gx`` in ``gx_shape``); None where the kernel is not built."""
+    kernels = _norm_kernels(x.dtype)
+    if kernels is None:
+        return None
+    g, x = np.ascontiguousarray(g, x.dtype), np.ascontiguousarray(x)
+    m, n = x.shape
+    mean, rstd, w = _vector(mean, x.dtype), _vector(rstd, x.dtype), _vector(w, x.dtype)
+    gx = np.empty(gx_shape, x.dtype) if mask[0] else None
+    gw = np.empty(n, x.dtype) if mask[1] else None
+    gb = np.empty(n, x.dtype) if mask[2] else None
+    acc, total = np.empty(2 * n, x.dtype), np.empty(2 * n)
+    kernels[1](g.ctypes.data, x.ctypes.data, mean.ctypes.data, rstd.ctypes.data, _ptr(w), m, n,
+               _ptr(gx), _ptr(gw), _ptr(gb), acc.ctypes.data, total.ctypes.data)
+    return gx, gw, gb

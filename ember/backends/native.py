@@ -1,15 +1,16 @@
 """CPU kernels written in C, compiled at first use and loaded with ctypes.
 
 # NOTE [ Native CPU kernels ]
-Some CPU work is bound by memory passes that NumPy cannot fuse or vectorise well (a float sum
-reads its input once in PyTorch, and NumPy's pairwise loop is several times slower). Those
-kernels are written in C, in ``backends/kernels/*.c``, and built the first time one is
-needed with the machine's C compiler (``$CC``, else ``cc``) at ``-O3 -march=native``, into a
-cache directory (``$EMBER_CACHE_DIR``, else ``$XDG_CACHE_HOME/ember``, else
-``~/.cache/ember``). A library's file name hashes its source, the compiler's version, the
-flags and the CPU's feature flags, so a shared home directory never hands one machine another
-machine's build. The build goes to a temporary name and is renamed into place, so concurrent
-processes are safe.
+Some CPU work is bound by memory passes that NumPy cannot fuse or vectorise well: a float sum
+reads its input once in PyTorch, while NumPy's pairwise loop is several times slower; a layer
+norm is one pass per row in PyTorch and six or more NumPy passes. Such kernels are written in
+C, in ``backends/kernels/*.c`` (with shared ``*.h``), and built the first time one is needed
+with the machine's C compiler (``$CC``, else ``cc``) at ``-O3 -march=native``, into a cache
+directory (``$EMBER_CACHE_DIR``, else ``$XDG_CACHE_HOME/ember``, else ``~/.cache/ember``). A
+library's file name hashes its sources, the compiler's version, the flags and the CPU's
+feature flags, so a shared home directory never hands one machine another machine's build.
+The build goes to a temporary name and is renamed into place, so concurrent processes are
+safe. The first use costs a compile (about 0.3 s per library).
 
 Nothing depends on them: ``library(name)`` is None where there is no compiler, the build
 fails, or ``EMBER_NATIVE=0`` is set, and every caller then takes its NumPy path, which stays
@@ -67,7 +68,8 @@ def _build(name: str) -> ctypes.CDLL:
     if cc is None:
         raise OSError("no C compiler (set CC, or install cc)")
     src = _SOURCES / f"{name}.c"
-    text = src.read_bytes()
+    # the source and every header beside it (a header change must rebuild)
+    text = b"\0".join(p.read_bytes() for p in [src, *sorted(_SOURCES.glob("*.h"))])
     key = hashlib.sha256(b"\0".join([text, _compiler_id(cc).encode(), " ".join(_FLAGS).encode(),
                                      platform.machine().encode(), _cpu_flags().encode()]))
     folder = cache_dir()
