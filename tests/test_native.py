@@ -127,3 +127,74 @@ def test_layer_norm_kernel_matches_numpy_path(n, affine, dtype, monkeypatch):
     for a, e in zip(got, want):
         assert a.dtype == e.dtype and a.shape == e.shape
         np.testing.assert_allclose(a, e, rtol=tol, atol=tol)  # NaN rows agree too
+
+
+HAVE_CONV = cpu.direct_conv2d_fits(np.dtype(np.float32), 16)
+
+# (N, C, H, W), (O, KH, KW), (lo_h, lo_w), (HO, WO): odd channel counts, widths that are not
+# whole vectors, cropping (negative lo), kernels of several shapes
+CONV_CASES = [((2, 3, 16, 16), (8, 3, 3), (1, 1), (16, 16)),
+              ((3, 5, 14, 29), (11, 3, 3), (1, 1), (14, 29)),
+              ((1, 4, 20, 40), (7, 5, 5), (2, 2), (20, 40)),
+              ((2, 2, 17, 13), (9, 2, 3), (0, 1), (16, 13)),
+              ((2, 6, 12, 30), (16, 3, 3), (-1, -1), (8, 26)),
+              ((1, 3, 9, 33), (3, 1, 3), (0, 0), (9, 31)),
+              ((2, 16, 16, 16), (32, 3, 3), (1, 1), (16, 16))]
+
+
+def _conv_reference(x, w, lo, out):
+    torch = pytest.importorskip("torch")
+    ho, wo = out
+    kh, kw = w.shape[2:]
+    pads = (lo[1], wo + kw - 1 - x.shape[3] - lo[1], lo[0], ho + kh - 1 - x.shape[2] - lo[0])
+    xt = torch.nn.functional.pad(torch.from_numpy(x).double(), pads)
+    return torch.nn.functional.conv2d(xt, torch.from_numpy(w).double()).numpy()
+
+
+@pytest.mark.skipif(not HAVE_CONV, reason=f"no native kernels: {native.unavailable('conv')}")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("xs,ws,lo,out", CONV_CASES)
+def test_direct_conv2d_matches_torch(xs, ws, lo, out, dtype):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal((ws[0], xs[1]) + ws[1:]).astype(dtype)
+    y = cpu.direct_conv2d(x, w, lo, out)
+    assert y.dtype == dtype and y.shape == (xs[0], ws[0]) + out and y.flags.c_contiguous
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(y, _conv_reference(x, w, lo, out), rtol=tol, atol=tol)
+
+
+@pytest.mark.skipif(not HAVE_CONV, reason=f"no native kernels: {native.unavailable('conv')}")
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
+def test_conv2d_layers_on_the_direct_path_match_torch(padding_mode):
+    """Conv2d forward and backward (the input gradient is a stride-1 transposed convolution,
+    on the direct path too) and ConvTranspose2d with unit stride, against PyTorch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 6, 18, 24)).astype(np.float32)
+    g = rng.standard_normal((3, 10, 18, 24)).astype(np.float32)
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+    t = torch.nn.Conv2d(6, 10, 3, padding=1, padding_mode=padding_mode)
+    e = ember.nn.Conv2d(6, 10, 3, padding=1, padding_mode=padding_mode)
+    e.load_state_dict({k: ember.tensor(v.numpy()) for k, v in t.state_dict().items()})
+    outs = []
+    for lib, m in ((torch, t), (ember, e)):
+        xt = lib.tensor(x, requires_grad=True)
+        y = m(xt)
+        y.backward(lib.tensor(g))
+        outs.append([y.detach().numpy(), xt.grad.numpy(), m.weight.grad.numpy(),
+                     m.bias.grad.numpy()])
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4)
+    tt, et = torch.nn.ConvTranspose2d(6, 4, 3, padding=1), ember.nn.ConvTranspose2d(6, 4, 3,
+                                                                                   padding=1)
+    et.load_state_dict({k: ember.tensor(v.numpy()) for k, v in tt.state_dict().items()})
+    np.testing.assert_allclose(et(ember.tensor(x)).detach().numpy(),
+                               tt(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_direct_convolution_is_used_where_it_fits():
+    assert cpu.direct_conv2d_fits(np.dtype(np.float32), 32) == HAVE_CONV
+    assert not cpu.direct_conv2d_fits(np.dtype(np.float32), 7)  # half the lanes idle
+    assert not cpu.direct_conv2d_fits(np.dtype(np.int64), 32)

@@ -7,7 +7,8 @@ and remove the batch dim of unbatched inputs and check arguments with PyTorch's 
 A convolution with given (stride, padding, dilation, groups) is bilinear in input x and weight w.
 Three registry ops cover it and all of its derivatives:
 
-- ``convolution(x, w, b)``: y = x ⋆ w, im2col + GEMM (NOTE [ im2col layout ]);
+- ``convolution(x, w, b)``: y = x ⋆ w, im2col + GEMM (NOTE [ im2col layout ]) or direct
+  (NOTE [ Direct convolution ]);
 - ``convolution_transpose(g, w, b)``: the adjoint of ``convolution`` in x, convolutions of g
   (NOTE [ Strided transposed convolution ]); it is also ``conv_transpose*d``'s forward
   (PyTorch's transposed weight layout is exactly the weight of the convolution whose adjoint
@@ -53,6 +54,21 @@ better layout of each case, where channels-last alone was 51% and NCHW alone 9% 
 worst miss is 1.6x, the input gradient of a 1-output-channel 7x7 convolution. col2im is a
 loop over the kernel offsets, each adding one strided block.
 
+# NOTE [ Direct convolution ]
+A 2-D convolution with unit stride and dilation, one group and a kernel larger than 1x1 runs
+on the CPU as a direct convolution in C (``backends/kernels/conv.c``, NOTE [ Native CPU kernels
+]) where that is built and the output width fills at least three quarters of its vectors
+(``cpu.direct_conv2d_fits``): the input is copied once into a zero-padded buffer whose rows are
+whole vectors, and each output vector is accumulated in registers, eight output channels at a
+time, from shifted input vectors times broadcast weights. There is no im2col copy and no GEMM.
+This is also the input gradient of such a convolution (``convolution_transpose`` with unit
+stride is a convolution). Measured single-threaded against im2col + OpenBLAS (Haswell kernels)
+and PyTorch (oneDNN) on 3x3 convolutions: (32, 64, 32, 32) 64->64 forward 12 ms, against 29 ms
+and 13-14 ms; (64, 3, 32, 32) 3->16 0.4 ms against 1.4 and 0.8; (64, 16, 16, 16) 16->32 0.9 ms
+against 3.1 and 1.0. The weight gradient stays on im2col + GEMM: the direct form tried (vector
+partial sums of gradient times input per kernel tap, over an image at a time) took 40 ms on the
+64-channel case, slower than the GEMM's 35 ms and PyTorch's 15 ms.
+
 # NOTE [ Strided transposed convolution ]
 A transposed convolution scatters each input element times the kernel into the output, ``st``
 apart. With unit stride it is a plain convolution of g with the flipped kernel. With a stride
@@ -73,6 +89,7 @@ import math
 import numpy as np
 
 from .. import _dtype
+from ..backends import cpu
 from .index_ops import put_checked, take_checked
 from .registry import REGISTRY, register
 
@@ -260,7 +277,11 @@ def _convolution(xp, x, w, b=None, *, stride, padding, dilation, groups):
            zip(x.shape[2:], lo, hi, kernel, stride, dilation)]
     n, o, rows = x.shape[0], w.shape[0], math.prod(out)
     channels_last = _channels_last(x, w)
-    if not channels_last and _nchw_layout(w.shape[1], kernel, out, stride):
+    if xp is np and d == 2 and groups == 1 and not channels_last and rows and \
+            tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and math.prod(kernel) > 1 and \
+            cpu.direct_conv2d_fits(dt, out[1]):
+        y = cpu.direct_conv2d(x.astype(dt, copy=False), w.astype(dt, copy=False), lo, out)
+    elif not channels_last and _nchw_layout(w.shape[1], kernel, out, stride):
         # per image and group: (Og, Cg·K) weight @ (Cg·K, L) columns, into (N, O, L)
         win = _windows_nchw(xp, x, lo, hi, out, kernel, stride, dilation, dt)
         ck = math.prod(w.shape[1:])

@@ -231,3 +231,52 @@ def layer_norm_rows_backward(g, x, mean, rstd, w, mask, gx_shape):
     kernels[1](g.ctypes.data, x.ctypes.data, mean.ctypes.data, rstd.ctypes.data, _ptr(w), m, n,
                _ptr(gx), _ptr(gw), _ptr(gb), acc.ctypes.data, total.ctypes.data)
     return gx, gw, gb
+
+
+# -- direct convolution (NOTE [ Direct convolution ] in _ops/conv.py, ``kernels/conv.c``) -------
+
+_COB, _VBYTES = 8, 64
+
+
+@functools.cache
+def _conv_kernels(dtype):
+    name = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}.get(dtype)
+    if name is None:
+        return None
+    return native.function("conv", f"forward_{name}", [_P, _P, _P] + [_N] * 9)
+
+
+def direct_conv2d_fits(dtype, out_width: int) -> bool:
+    """Whether ``direct_conv2d`` runs for this dtype and output width: its kernel is built and
+    padding the width to whole vectors wastes at most a quarter of the lanes."""
+    if dtype not in (np.float32, np.float64):
+        return False
+    vl = _VBYTES // np.dtype(dtype).itemsize
+    return 4 * out_width >= 3 * -(-out_width // vl) * vl and \
+        _conv_kernels(np.dtype(dtype)) is not None
+
+
+def direct_conv2d(x: np.ndarray, w: np.ndarray, lo, out) -> np.ndarray:
+    """The unit-stride, undilated, one-group convolution of the (N, C, H, W) ``x`` with the
+    (O, C, KH, KW) ``w`` (same float dtype) into ``out`` = (HO, WO), ``x`` padded by ``lo``
+    before (negative: cropped) and with zeros after as needed, by the C kernel."""
+    dt = x.dtype
+    vl = _VBYTES // dt.itemsize
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    ho, wo = out
+    wq = -(-wo // vl) * vl
+    hp, wx, op = ho + kh - 1, wq + kw - 1, -(-o // _COB) * _COB
+    xp = np.zeros((n, c, hp, wx), dt)  # the padded input
+    r0, c0 = max(lo[0], 0), max(lo[1], 0)        # where x's first kept row/column lands
+    sr, sc = max(-lo[0], 0), max(-lo[1], 0)      # x's first kept row/column
+    nr, nc = min(h - sr, hp - r0), min(wd - sc, wx - c0)
+    if nr > 0 and nc > 0:
+        xp[:, :, r0:r0 + nr, c0:c0 + nc] = x[:, :, sr:sr + nr, sc:sc + nc]
+    # weights in blocks of _COB output channels: (O / _COB, C, KH, KW, _COB)
+    wp = w if op == o else np.concatenate([w, np.zeros((op - o,) + w.shape[1:], dt)])
+    wp = np.ascontiguousarray(wp.reshape(op // _COB, _COB, c, kh, kw).transpose(0, 2, 3, 4, 1))
+    y = np.empty((n, op, ho, wq), dt)
+    _conv_kernels(dt)(xp.ctypes.data, wp.ctypes.data, y.ctypes.data, n, c, op, hp, wx, ho, wq,
+                      kh, kw)
+    return y if (op, wq) == (o, wo) else np.ascontiguousarray(y[:, :o, :, :wo])

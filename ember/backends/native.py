@@ -33,7 +33,7 @@ import threading
 from pathlib import Path
 
 _SOURCES = Path(__file__).with_name("kernels")
-_FLAGS = ("-O3", "-march=native", "-std=c11", "-shared", "-fPIC")
+_FLAGS = ("-O3", "-march=native", "-std=gnu11", "-shared", "-fPIC")
 _LOCK = threading.Lock()
 _LIBS: dict = {}
 _WHY: dict = {}
