@@ -86,6 +86,12 @@ def _affine_grads(c, g, xhat_fn, red_channel):
 # -- layer norm -----------------------------------------------------------------------------------
 
 # NOTE [ Layer norm kernels ]
+# On the CPU, layer norm's forward and backward run as one C kernel each where native kernels
+# are built (``backends/kernels/norm.c``, NOTE [ Native CPU kernels ]): per row, the mean and
+# the centred variance, then the output, in cache; the backward computes PyTorch's formula below
+# per row and the weight and bias gradients as column sums. That took LayerNorm(512) fwd+bwd on
+# (32, 128, 512) from 2.5x PyTorch's time to 1.1-1.2x. What follows is the NumPy path, which
+# runs without a compiler, on other backends, and for RMS and group norm.
 # Layer and RMS norm work on an (M, N) view, rows of N normalised elements, over blocks of rows
 # that fit the cache (``_blocks``), computing in float32 for half types. The costs on the CPU,
 # measured per (rows, N) block with NumPy 2: a BLAS reduction (``rows @ ones``, ``_row_dot``) is
