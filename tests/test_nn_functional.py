@@ -407,3 +407,19 @@ def test_bench_runs(capsys):
     finally:
         sys.argv = argv
     assert "cross_entropy (256,1000)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name,args,kw", [
+    ("leaky_relu", (0.2,), {}), ("elu", (), {}), ("selu", (), {}), ("celu", (), {"alpha": 2.0}),
+    ("celu", (), {}), ("threshold", (0.5, 0.0), {}), ("rrelu", (), {"training": True}),
+    ("relu", (), {}), ("hardtanh", (), {}), ("silu", (), {})])
+def test_activation_backward_names_follow_the_overload(name, args, kw):
+    """PyTorch differentiates some in-place activations as their own overload
+    (``LeakyReluBackward1``) and celu as itself; grad_fn names match it either way."""
+    names = []
+    for lib in (torch, ember):
+        f = getattr(lib.nn.functional, name)
+        x = lib.randn(5, requires_grad=True)
+        names.append((f(x, *args, **kw).grad_fn.name(),
+                      f(x.clone(), *args, inplace=True, **kw).grad_fn.name()))
+    assert names[1] == names[0]

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _dtype
 from .elementwise import opmath_vjp
-from .registry import register
+from .registry import inplace_overload, register
 
 _BF16 = _dtype.bfloat16.np
 _HALF = (np.dtype(np.float16), np.dtype(_BF16))
@@ -308,8 +308,14 @@ _UNARY = {
         (g * _SIXTH).where((c.inputs[0] > -3) & (c.inputs[0] < 3), 0),)),
     "hardswish": ("hardswish_cpu", _hardswish, (0,), _hardswish_vjp),
 }
+_ELU_NAMES, _CELU_NAMES = inplace_overload("Elu"), inplace_overload("Celu")
+# ops whose in-place form PyTorch differentiates as its own overload (``...Backward1``); celu is
+# elu with an ``input_scale`` (only ``F.celu`` passes one), named as PyTorch's own celu
+_NAMES = {"leaky_relu": inplace_overload("LeakyRelu"),
+          "elu": lambda node: (_CELU_NAMES if "input_scale" in node.params else _ELU_NAMES)(node)}
 for _name, (_kernel, _fn, _save, _vjp) in _UNARY.items():
-    register(_name, _float_act(_kernel, _fn), save=_save, vjp=opmath_vjp(_vjp))
+    register(_name, _float_act(_kernel, _fn), save=_save, vjp=opmath_vjp(_vjp),
+             backward_name=_NAMES.get(_name))
 register("log_sigmoid", _float_act("log_sigmoid_cpu", _log_sigmoid), save=(0,),
          vjp=_log_sigmoid_vjp)
 register("hardshrink", _float_act("hardshrink_cpu", _hardshrink), save=(0,), vjp=_shrink_vjp)
@@ -322,7 +328,7 @@ def _rrelu(xp, x, noise):
 
 
 # rrelu(x, noise): training RReLU; the backward multiplies by the noise stored in x's dtype
-register("rrelu", _rrelu, save=(1,), backward_name="RreluWithNoiseBackward0",
+register("rrelu", _rrelu, save=(1,), backward_name=inplace_overload("RreluWithNoise"),
          vjp=lambda c, g: (g * c.inputs[1].to(g.dtype), None))
 
 
@@ -348,5 +354,5 @@ def _threshold(xp, x, threshold, value):
     return xp.where(x <= threshold, v, x)
 
 
-register("threshold", _threshold, save=(0,),
+register("threshold", _threshold, save=(0,), backward_name=inplace_overload("Threshold"),
          vjp=lambda c, g: (g * (c.inputs[0] > c.inputs[1]), None, None))

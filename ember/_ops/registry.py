@@ -33,6 +33,7 @@ from ..autograd.anomaly_mode import store_stack
 from ..autograd.grad_mode import STATE as _GRAD
 from ..autograd.graph import (
     CopySlices,
+    InplaceOpNode,
     OpNode,
     SavedTensor,
     grad_edge,
@@ -87,6 +88,7 @@ class OpDef:
         self.save_out = True if "out" in outs else frozenset(int(o[3:]) for o in outs)
         self.view, self.nout, self.kernels = view, nout, {}
         # a string, or a function of the node for ops whose PyTorch name depends on the overload
+        # (``inplace_overload``)
         self.backward_name = backward_name or (
             "".join(p.capitalize() for p in name.strip("_").split("_")) + "Backward0")
 
@@ -95,6 +97,13 @@ class OpDef:
 
     def __call__(self, *args, **params):
         return apply(self, args, params)
+
+
+def inplace_overload(base: str):
+    """A ``backward_name`` for ops whose in-place overload PyTorch differentiates separately:
+    ``<base>Backward0``, or ``<base>Backward1`` for an in-place application."""
+    names = (base + "Backward0", base + "Backward1")
+    return lambda node: names[node.inplace]
 
 
 def register(name: str, impl, **kw) -> OpDef:
@@ -415,6 +424,7 @@ def apply_inplace(op: OpDef, self: Tensor, args: tuple, params: dict) -> Tensor:
     node = record(op, all_args, params, (result,), old) if record_it else None
     _write_into(op, self, result._data)
     if node is not None:
+        node.__class__ = InplaceOpNode  # same layout; only the backward's name may differ
         if self._base is not None:
             _rebase_base(self, node)
         else:

@@ -333,6 +333,7 @@ class OpNode(Node):
     """The backward of one registry op application."""
 
     __slots__ = ("op", "params", "saved", "saved_out", "freed")
+    inplace = False  # True on InplaceOpNode
 
     def __init__(self, op, params, edges, in_meta, saved, nout):
         # Node.__init__ inlined: one node is made per recorded op, on the hot path
@@ -417,6 +418,14 @@ class OpNode(Node):
                 freed = True
         if freed:
             self.saved, self.saved_out, self.freed = (), None, True
+
+
+class InplaceOpNode(OpNode):
+    """The backward of an in-place application (``x.leaky_relu_()``): the same node, told
+    apart for names, as PyTorch names some in-place overloads' backward ``...Backward1``."""
+
+    __slots__ = ()
+    inplace = True
 
 
 class AccumulateGrad(Node):
