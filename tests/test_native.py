@@ -198,3 +198,23 @@ def test_direct_convolution_is_used_where_it_fits():
     assert cpu.direct_conv2d_fits(np.dtype(np.float32), 32) == HAVE_CONV
     assert not cpu.direct_conv2d_fits(np.dtype(np.float32), 7)  # half the lanes idle
     assert not cpu.direct_conv2d_fits(np.dtype(np.int64), 32)
+
+
+@pytest.mark.skipif(not HAVE_CONV, reason=f"no native kernels: {native.unavailable('conv')}")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("xs,ws,lo,out", CONV_CASES)
+def test_direct_conv2d_weight_matches_torch(xs, ws, lo, out, dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(xs).astype(dtype)
+    g = rng.standard_normal((xs[0], ws[0]) + out).astype(dtype)
+    dw = cpu.direct_conv2d_weight(x, g, lo, ws[1:])
+    assert dw.dtype == dtype and dw.shape == (ws[0], xs[1]) + ws[1:]
+    # the reference: the gradient of the convolution of the padded/cropped input
+    kh, kw = ws[1:]
+    pads = (lo[1], out[1] + kw - 1 - xs[3] - lo[1], lo[0], out[0] + kh - 1 - xs[2] - lo[0])
+    xt = torch.nn.functional.pad(torch.from_numpy(x).double(), pads)
+    w = torch.zeros((ws[0], xs[1]) + ws[1:], dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.conv2d(xt, w).backward(torch.from_numpy(g).double())
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(dw, w.grad.numpy(), rtol=tol, atol=tol * np.sqrt(x.size))

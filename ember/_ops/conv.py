@@ -13,7 +13,7 @@ Three registry ops cover it and all of its derivatives:
   (NOTE [ Strided transposed convolution ]); it is also ``conv_transpose*d``'s forward
   (PyTorch's transposed weight layout is exactly the weight of the convolution whose adjoint
   it is);
-- ``convolution_weight(x, g)``: the adjoint of ``convolution`` in w, im2col + GEMM.
+- ``convolution_weight(x, g)``: the adjoint of ``convolution`` in w, im2col + GEMM or direct.
 
 The VJP of each is written with the other two, so gradients of every order close over the
 three. Padding is given as (lo, hi) pairs to ``convolution`` (hi may be negative: elements past
@@ -62,12 +62,18 @@ on the CPU as a direct convolution in C (``backends/kernels/conv.c``, NOTE [ Nat
 whole vectors, and each output vector is accumulated in registers, eight output channels at a
 time, from shifted input vectors times broadcast weights. There is no im2col copy and no GEMM.
 This is also the input gradient of such a convolution (``convolution_transpose`` with unit
-stride is a convolution). Measured single-threaded against im2col + OpenBLAS (Haswell kernels)
-and PyTorch (oneDNN) on 3x3 convolutions: (32, 64, 32, 32) 64->64 forward 12 ms, against 29 ms
-and 13-14 ms; (64, 3, 32, 32) 3->16 0.4 ms against 1.4 and 0.8; (64, 16, 16, 16) 16->32 0.9 ms
-against 3.1 and 1.0. The weight gradient stays on im2col + GEMM: the direct form tried (vector
-partial sums of gradient times input per kernel tap, over an image at a time) took 40 ms on the
-64-channel case, slower than the GEMM's 35 ms and PyTorch's 15 ms.
+stride is a convolution), and ``convolution_weight`` has its own kernel: for eight output
+channels and three kernel columns it keeps 24 vectors of partial sums of gradient times shifted
+input over an image's rows, and sums the lanes at the end. Measured single-threaded against
+im2col + OpenBLAS (Haswell kernels) and PyTorch (oneDNN) on 3x3 convolutions:
+
+- (32, 64, 32, 32) 64->64: forward 12 ms against 29 ms and 13-14 ms; weight gradient 13 ms
+  against 35 ms and 15-17 ms (an empty ``asm`` that pins the loaded vectors in registers made
+  it 2.5x faster: GCC otherwise reloads each for every use);
+- (64, 3, 32, 32) 3->16: forward 0.4 ms against 1.4 and 0.8; weight gradient 0.6 against 2.0
+  and 0.6;
+- (64, 16, 16, 16) 16->32: forward 0.9 ms against 3.1 and 1.0; weight gradient 1.7 against
+  3.4 and 1.0 (a 16-wide row is one vector: short loops).
 
 # NOTE [ Strided transposed convolution ]
 A transposed convolution scatters each input element times the kernel into the output, ``st``
@@ -269,6 +275,14 @@ def _nchw_layout(cg, kernel, out, stride):
             or (max(stride) > 1 and math.prod(out) >= 256))
 
 
+def _direct(xp, x, other, groups, stride, dilation, kernel, out, dt) -> bool:
+    """Whether a convolution (or its weight gradient, ``other`` being the output gradient) runs
+    on the direct C kernels (NOTE [ Direct convolution ])."""
+    return xp is np and x.ndim == 4 and groups == 1 and math.prod(out) > 0 and \
+        tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and math.prod(kernel) > 1 and \
+        not _channels_last(x, other) and cpu.direct_conv2d_fits(dt, out[1])
+
+
 def _convolution(xp, x, w, b=None, *, stride, padding, dilation, groups):
     dt = _compute("convolution", x, w, b)
     kernel, d = w.shape[2:], x.ndim - 2
@@ -277,9 +291,7 @@ def _convolution(xp, x, w, b=None, *, stride, padding, dilation, groups):
            zip(x.shape[2:], lo, hi, kernel, stride, dilation)]
     n, o, rows = x.shape[0], w.shape[0], math.prod(out)
     channels_last = _channels_last(x, w)
-    if xp is np and d == 2 and groups == 1 and not channels_last and rows and \
-            tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and math.prod(kernel) > 1 and \
-            cpu.direct_conv2d_fits(dt, out[1]):
+    if _direct(xp, x, w, groups, stride, dilation, kernel, out, dt):
         y = cpu.direct_conv2d(x.astype(dt, copy=False), w.astype(dt, copy=False), lo, out)
     elif not channels_last and _nchw_layout(w.shape[1], kernel, out, stride):
         # per image and group: (Og, Cg·K) weight @ (Cg·K, L) columns, into (N, O, L)
@@ -390,6 +402,9 @@ def _convolution_weight(xp, x, g, *, stride, padding, dilation, groups, kernel_s
           zip(out, kernel_size, stride, dilation, padding, x.shape[2:])]
     n, cg, rows = x.shape[0], c // groups, math.prod(out)
     dw = None
+    if _direct(xp, x, g, groups, stride, dilation, kernel_size, out, dt):
+        return cpu.direct_conv2d_weight(x.astype(dt, copy=False), g.astype(dt, copy=False),
+                                        padding, tuple(kernel_size)).astype(x.dtype, copy=False)
     if not _channels_last(x, g) and _nchw_layout(cg, kernel_size, out, stride):
         # per image and group: (Og, L) gradient @ (L, Cg·K) columns, summed over the images
         win = _windows_nchw(xp, x, padding, hi, out, kernel_size, stride, dilation, dt)

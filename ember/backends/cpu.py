@@ -240,10 +240,13 @@ _COB, _VBYTES = 8, 64
 
 @functools.cache
 def _conv_kernels(dtype):
+    """(forward, weight) C kernels for ``dtype``, or None."""
     name = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}.get(dtype)
-    if name is None:
+    fwd = None if name is None else \
+        native.function("conv", f"forward_{name}", [_P, _P, _P] + [_N] * 9)
+    if fwd is None:
         return None
-    return native.function("conv", f"forward_{name}", [_P, _P, _P] + [_N] * 9)
+    return fwd, native.function("conv", f"weight_{name}", [_P, _P, _P] + [_N] * 9 + [_P])
 
 
 def direct_conv2d_fits(dtype, out_width: int) -> bool:
@@ -256,27 +259,67 @@ def direct_conv2d_fits(dtype, out_width: int) -> bool:
         _conv_kernels(np.dtype(dtype)) is not None
 
 
-def direct_conv2d(x: np.ndarray, w: np.ndarray, lo, out) -> np.ndarray:
-    """The unit-stride, undilated, one-group convolution of the (N, C, H, W) ``x`` with the
-    (O, C, KH, KW) ``w`` (same float dtype) into ``out`` = (HO, WO), ``x`` padded by ``lo``
-    before (negative: cropped) and with zeros after as needed, by the C kernel."""
-    dt = x.dtype
-    vl = _VBYTES // dt.itemsize
+def _conv_geometry(x, kernel, out):
+    """(vector length, padded output width, padded input height and width) of the direct
+    kernels for input ``x``, ``kernel`` (KH, KW) and ``out`` (HO, WO)."""
+    vl = _VBYTES // x.dtype.itemsize
+    wq = -(-out[1] // vl) * vl
+    return vl, wq, out[0] + kernel[0] - 1, wq + kernel[1] - 1
+
+
+def _padded_input(x, lo, hp, wx):
+    """``x`` (N, C, H, W) in a zeroed (N, C, hp, wx) buffer at offset ``lo`` (negative: x is
+    cropped there), cropped to fit."""
     n, c, h, wd = x.shape
-    o, _, kh, kw = w.shape
-    ho, wo = out
-    wq = -(-wo // vl) * vl
-    hp, wx, op = ho + kh - 1, wq + kw - 1, -(-o // _COB) * _COB
-    xp = np.zeros((n, c, hp, wx), dt)  # the padded input
+    xp = np.zeros((n, c, hp, wx), x.dtype)
     r0, c0 = max(lo[0], 0), max(lo[1], 0)        # where x's first kept row/column lands
     sr, sc = max(-lo[0], 0), max(-lo[1], 0)      # x's first kept row/column
     nr, nc = min(h - sr, hp - r0), min(wd - sc, wx - c0)
     if nr > 0 and nc > 0:
         xp[:, :, r0:r0 + nr, c0:c0 + nc] = x[:, :, sr:sr + nr, sc:sc + nc]
+    return xp
+
+
+def direct_conv2d(x: np.ndarray, w: np.ndarray, lo, out) -> np.ndarray:
+    """The unit-stride, undilated, one-group convolution of the (N, C, H, W) ``x`` with the
+    (O, C, KH, KW) ``w`` (same float dtype) into ``out`` = (HO, WO), ``x`` padded by ``lo``
+    before (negative: cropped) and with zeros after as needed, by the C kernel."""
+    dt = x.dtype
+    n, c = x.shape[:2]
+    o, _, kh, kw = w.shape
+    ho, wo = out
+    _, wq, hp, wx = _conv_geometry(x, (kh, kw), out)
+    op = -(-o // _COB) * _COB
+    xp = _padded_input(x, lo, hp, wx)
     # weights in blocks of _COB output channels: (O / _COB, C, KH, KW, _COB)
     wp = w if op == o else np.concatenate([w, np.zeros((op - o,) + w.shape[1:], dt)])
     wp = np.ascontiguousarray(wp.reshape(op // _COB, _COB, c, kh, kw).transpose(0, 2, 3, 4, 1))
     y = np.empty((n, op, ho, wq), dt)
-    _conv_kernels(dt)(xp.ctypes.data, wp.ctypes.data, y.ctypes.data, n, c, op, hp, wx, ho, wq,
-                      kh, kw)
+    _conv_kernels(dt)[0](xp.ctypes.data, wp.ctypes.data, y.ctypes.data, n, c, op, hp, wx, ho,
+                         wq, kh, kw)
     return y if (op, wq) == (o, wo) else np.ascontiguousarray(y[:, :o, :, :wo])
+
+
+def direct_conv2d_weight(x: np.ndarray, g: np.ndarray, lo, kernel) -> np.ndarray:
+    """The weight gradient (O, C, KH, KW) of ``direct_conv2d`` for input ``x`` and output
+    gradient ``g`` (N, O, HO, WO), by the C kernel."""
+    dt = x.dtype
+    n, c = x.shape[:2]
+    o, out = g.shape[1], g.shape[2:]
+    vl, wq, hp, wx = _conv_geometry(x, kernel, out)
+    op = -(-o // _COB) * _COB
+    xp = _padded_input(x, lo, hp, wx)
+    if (op, wq) == (o, out[1]):
+        gq = np.ascontiguousarray(g)
+    else:  # zero rows and columns past the true sizes
+        gq = np.zeros((n, op, out[0], wq), dt)
+        gq[:, :o, :, :out[1]] = g
+    total = op * c * kernel[0] * kernel[1]
+    # 64-byte aligned vector scratch (the kernel's vector type is aligned)
+    raw = np.empty(total * vl + vl, dt)
+    start = (-raw.ctypes.data % _VBYTES) // dt.itemsize
+    acc = raw[start:start + total * vl]
+    dw = np.empty((op, c) + tuple(kernel), dt)
+    _conv_kernels(dt)[1](xp.ctypes.data, gq.ctypes.data, dw.ctypes.data, n, c, op, hp, wx,
+                         out[0], wq, kernel[0], kernel[1], acc.ctypes.data)
+    return dw if op == o else np.ascontiguousarray(dw[:o])
