@@ -151,10 +151,20 @@ def _conv_reference(x, w, lo, out):
     return torch.nn.functional.conv2d(xt, torch.from_numpy(w).double()).numpy()
 
 
+@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
+def conv_threads(request, monkeypatch):
+    """One thread, or the images split over three (NOTE [ Worker threads ])."""
+    monkeypatch.setattr(cpu, "_CONV_SPLIT_MIN", 1)
+    old = ember.get_num_threads()
+    ember.set_num_threads(request.param)
+    yield request.param
+    ember.set_num_threads(old)
+
+
 @pytest.mark.skipif(not HAVE_CONV, reason=f"no native kernels: {native.unavailable('conv')}")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("xs,ws,lo,out", CONV_CASES)
-def test_direct_conv2d_matches_torch(xs, ws, lo, out, dtype):
+def test_direct_conv2d_matches_torch(xs, ws, lo, out, dtype, conv_threads):
     rng = np.random.default_rng(3)
     x = rng.standard_normal(xs).astype(dtype)
     w = rng.standard_normal((ws[0], xs[1]) + ws[1:]).astype(dtype)
@@ -203,7 +213,7 @@ def test_direct_convolution_is_used_where_it_fits():
 @pytest.mark.skipif(not HAVE_CONV, reason=f"no native kernels: {native.unavailable('conv')}")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("xs,ws,lo,out", CONV_CASES)
-def test_direct_conv2d_weight_matches_torch(xs, ws, lo, out, dtype):
+def test_direct_conv2d_weight_matches_torch(xs, ws, lo, out, dtype, conv_threads):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(5)
     x = rng.standard_normal(xs).astype(dtype)

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from .._device import CPU
-from .._threads import get_num_threads
+from .._threads import get_num_threads, parallel
 from . import native
 
 ndarray = np.ndarray
@@ -267,6 +267,17 @@ def _conv_geometry(x, kernel, out):
     return vl, wq, out[0] + kernel[0] - 1, wq + kernel[1] - 1
 
 
+_CONV_SPLIT_MIN = 1 << 22  # multiply-adds per thread below which a convolution runs on one
+
+
+def _image_splits(n: int, per_image: int) -> list:
+    """(start, end) image ranges sharing a convolution of ``per_image`` multiply-adds per image
+    over ``get_num_threads()`` threads (NOTE [ Worker threads ])."""
+    parts = max(1, min(get_num_threads(), n, n * per_image // _CONV_SPLIT_MIN))
+    step = -(-n // parts)
+    return [(s, min(n, s + step)) for s in range(0, n, step)]
+
+
 def _padded_input(x, lo, hp, wx):
     """``x`` (N, C, H, W) in a zeroed (N, C, hp, wx) buffer at offset ``lo`` (negative: x is
     cropped there), cropped to fit."""
@@ -295,8 +306,11 @@ def direct_conv2d(x: np.ndarray, w: np.ndarray, lo, out) -> np.ndarray:
     wp = w if op == o else np.concatenate([w, np.zeros((op - o,) + w.shape[1:], dt)])
     wp = np.ascontiguousarray(wp.reshape(op // _COB, _COB, c, kh, kw).transpose(0, 2, 3, 4, 1))
     y = np.empty((n, op, ho, wq), dt)
-    _conv_kernels(dt)[0](xp.ctypes.data, wp.ctypes.data, y.ctypes.data, n, c, op, hp, wx, ho,
-                         wq, kh, kw)
+    fwd, isz = _conv_kernels(dt)[0], dt.itemsize
+    parallel([functools.partial(fwd, xp.ctypes.data + s * c * hp * wx * isz, wp.ctypes.data,
+                                y.ctypes.data + s * op * ho * wq * isz, e - s, c, op, hp, wx,
+                                ho, wq, kh, kw)
+              for s, e in _image_splits(n, c * op * ho * wq * kh * kw)])
     return y if (op, wq) == (o, wo) else np.ascontiguousarray(y[:, :o, :, :wo])
 
 
@@ -315,11 +329,17 @@ def direct_conv2d_weight(x: np.ndarray, g: np.ndarray, lo, kernel) -> np.ndarray
         gq = np.zeros((n, op, out[0], wq), dt)
         gq[:, :o, :, :out[1]] = g
     total = op * c * kernel[0] * kernel[1]
-    # 64-byte aligned vector scratch (the kernel's vector type is aligned)
-    raw = np.empty(total * vl + vl, dt)
+    splits = _image_splits(n, op * c * out[0] * wq * kernel[0] * kernel[1])
+    # per part, 64-byte aligned vector scratch (the kernel's vector type is aligned) and a dw
+    raw = np.empty(len(splits) * total * vl + vl, dt)
     start = (-raw.ctypes.data % _VBYTES) // dt.itemsize
-    acc = raw[start:start + total * vl]
-    dw = np.empty((op, c) + tuple(kernel), dt)
-    _conv_kernels(dt)[1](xp.ctypes.data, gq.ctypes.data, dw.ctypes.data, n, c, op, hp, wx,
-                         out[0], wq, kernel[0], kernel[1], acc.ctypes.data)
+    acc = raw[start:start + len(splits) * total * vl]
+    dws = np.empty((len(splits), op, c) + tuple(kernel), dt)
+    weight, isz = _conv_kernels(dt)[1], dt.itemsize
+    parallel([functools.partial(weight, xp.ctypes.data + s * c * hp * wx * isz,
+                                gq.ctypes.data + s * op * out[0] * wq * isz,
+                                dws.ctypes.data + k * total * isz, e - s, c, op, hp, wx, out[0],
+                                wq, kernel[0], kernel[1], acc.ctypes.data + k * total * vl * isz)
+              for k, (s, e) in enumerate(splits)])
+    dw = dws[0] if len(splits) == 1 else dws.sum(0)
     return dw if op == o else np.ascontiguousarray(dw[:o])
