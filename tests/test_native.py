@@ -228,3 +228,52 @@ def test_direct_conv2d_weight_matches_torch(xs, ws, lo, out, dtype, conv_threads
     torch.nn.functional.conv2d(xt, w).backward(torch.from_numpy(g).double())
     tol = 1e-4 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(dw, w.grad.numpy(), rtol=tol, atol=tol * np.sqrt(x.size))
+
+
+@pytest.mark.skipif(not HAVE_CONV, reason=f"no native kernels: {native.unavailable('conv')}")
+@pytest.mark.parametrize("k,stride,pad,outpad", [(4, 2, 1, 0), (3, 2, 1, 1), (5, 3, 2, 2),
+                                                 (2, 2, 0, 0)])
+def test_strided_transposed_convolution_phases_match_torch(k, stride, pad, outpad):
+    """Each output phase of a strided transposed convolution whose taps are adjacent runs on
+    the direct kernel (NOTE [ Strided transposed convolution ])."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 6, 14, 20)).astype(np.float32)
+    w = rng.standard_normal((6, 5, k, k)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    kw = {"stride": stride, "padding": pad, "output_padding": outpad}
+    outs = []
+    for lib in (torch, ember):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv_transpose2d(xt, wt, lib.tensor(b), **kw)
+        y.square().sum().backward()
+        outs.append([y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()])
+    for e, t in zip(outs[1], outs[0]):
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.skipif(not HAVE_CONV, reason=f"no native kernels: {native.unavailable('conv')}")
+@pytest.mark.parametrize("k,stride,pad", [(3, 2, 1), (4, 2, 1), (7, 2, 3), (3, (2, 1), 1),
+                                          (5, 3, 2), (2, 2, 0)])
+def test_strided_convolution_by_phases_matches_torch(k, stride, pad, conv_threads,
+                                                    monkeypatch):
+    """A strided convolution runs on the direct kernel as a stride-1 one over the input's
+    phases stacked as channels (``cpu._stacked_input``), forward and weight gradient."""
+    torch = pytest.importorskip("torch")
+    calls = []
+    stacked = cpu._stacked_input
+    monkeypatch.setattr(cpu, "_stacked_input", lambda *a: calls.append(1) or stacked(*a))
+    rng = np.random.default_rng(7)
+    width = 32 * (stride if isinstance(stride, int) else stride[1])  # 32 outputs: one vector
+    x = rng.standard_normal((2, 5, 30, width)).astype(np.float32)
+    w = rng.standard_normal((9, 5, k, k)).astype(np.float32)
+    outs = []
+    for lib in (torch, ember):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(xt, wt, stride=stride, padding=pad)
+        y.square().sum().backward()
+        outs.append([y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy()])
+    for e, t in zip(outs[1], outs[0]):
+        assert e.shape == t.shape
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=2e-3)
+    assert len(calls) == 2  # the forward and the weight gradient

@@ -291,10 +291,50 @@ def _padded_input(x, lo, hp, wx):
     return xp
 
 
-def direct_conv2d(x: np.ndarray, w: np.ndarray, lo, out) -> np.ndarray:
-    """The unit-stride, undilated, one-group convolution of the (N, C, H, W) ``x`` with the
-    (O, C, KH, KW) ``w`` (same float dtype) into ``out`` = (HO, WO), ``x`` padded by ``lo``
-    before (negative: cropped) and with zeros after as needed, by the C kernel."""
+def _taps(kernel, stride):
+    """Taps per dim of the stride-1 convolution a strided one becomes (``_stacked_input``)."""
+    return tuple(-(-k // st) for k, st in zip(kernel, stride))
+
+
+def _stacked_input(x, lo, stride, taps, out):
+    """A strided convolution's input as a stride-1 one's (space to depth): the zero-padded
+    input's ``s0 * s1`` phases ``xp[:, :, p0::s0, p1::s1]`` stacked as channels, phase-major,
+    (N, s0·s1·C, HO + t0 - 1, WO + t1 - 1)."""
+    (s0, s1), (t0, t1) = stride, taps
+    hh, ww = out[0] + t0 - 1, out[1] + t1 - 1
+    xp = _padded_input(x, lo, s0 * hh, s1 * ww)
+    n, c = x.shape[:2]
+    xp = xp.reshape(n, c, hh, s0, ww, s1).transpose(0, 3, 5, 1, 2, 4)
+    return np.ascontiguousarray(xp).reshape(n, s0 * s1 * c, hh, ww)
+
+
+def _stacked_weight(w, stride, taps):
+    """(O, C, K0, K1) weights as the stride-1 convolution's of ``_stacked_input``: tap
+    ``s * t + p`` of phase p at position t, zero past the kernel."""
+    (s0, s1), (t0, t1) = stride, taps
+    o, c, k0, k1 = w.shape
+    wz = np.zeros((o, c, s0 * t0, s1 * t1), w.dtype)
+    wz[:, :, :k0, :k1] = w
+    wz = wz.reshape(o, c, t0, s0, t1, s1).transpose(0, 3, 5, 1, 2, 4)
+    return np.ascontiguousarray(wz).reshape(o, s0 * s1 * c, t0, t1)
+
+
+def direct_conv2d_stride_fits(kernel, stride) -> bool:
+    """Whether a strided convolution pays on the direct kernel: at most twice the
+    multiply-adds once its kernel is split by phase (3x3 with stride 2: 16 taps for 9)."""
+    return math.prod(st * t for st, t in zip(stride, _taps(kernel, stride))) <= \
+        2 * math.prod(kernel)
+
+
+def direct_conv2d(x: np.ndarray, w: np.ndarray, lo, out, stride=(1, 1)) -> np.ndarray:
+    """The undilated, one-group convolution of the (N, C, H, W) ``x`` with the (O, C, KH, KW)
+    ``w`` (same float dtype) into ``out`` = (HO, WO), ``x`` padded by ``lo`` before (negative:
+    cropped) and with zeros after as needed, by the C kernel; a stride goes through
+    ``_stacked_input``."""
+    if tuple(stride) != (1, 1):
+        taps = _taps(w.shape[2:], stride)
+        return direct_conv2d(_stacked_input(x, lo, stride, taps, out),
+                             _stacked_weight(w, stride, taps), (0, 0), out)
     dt = x.dtype
     n, c = x.shape[:2]
     o, _, kh, kw = w.shape
@@ -314,9 +354,18 @@ def direct_conv2d(x: np.ndarray, w: np.ndarray, lo, out) -> np.ndarray:
     return y if (op, wq) == (o, wo) else np.ascontiguousarray(y[:, :o, :, :wo])
 
 
-def direct_conv2d_weight(x: np.ndarray, g: np.ndarray, lo, kernel) -> np.ndarray:
+def direct_conv2d_weight(x: np.ndarray, g: np.ndarray, lo, kernel, stride=(1, 1)):
     """The weight gradient (O, C, KH, KW) of ``direct_conv2d`` for input ``x`` and output
     gradient ``g`` (N, O, HO, WO), by the C kernel."""
+    if tuple(stride) != (1, 1):  # the stacked weights' gradient, unstacked
+        taps = _taps(kernel, stride)
+        (s0, s1), (t0, t1) = stride, taps
+        dw = direct_conv2d_weight(_stacked_input(x, lo, stride, taps, g.shape[2:]), g, (0, 0),
+                                  taps)
+        o, c = g.shape[1], x.shape[1]
+        dw = dw.reshape(o, s0, s1, c, t0, t1).transpose(0, 3, 4, 1, 5, 2)
+        return np.ascontiguousarray(dw.reshape(o, c, t0 * s0, t1 * s1)[:, :, :kernel[0],
+                                                                         :kernel[1]])
     dt = x.dtype
     n, c = x.shape[:2]
     o, out = g.shape[1], g.shape[2:]
