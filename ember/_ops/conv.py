@@ -55,35 +55,42 @@ worst miss is 1.6x, the input gradient of a 1-output-channel 7x7 convolution. co
 loop over the kernel offsets, each adding one strided block.
 
 # NOTE [ Direct convolution ]
-A 2-D convolution with unit dilation, one group and a kernel larger than 1x1 runs
-on the CPU as a direct convolution in C (``backends/kernels/conv.c``, NOTE [ Native CPU kernels
-]) where that is built and the output width fills at least three quarters of its vectors
-(``cpu.direct_conv2d_fits``): the input is copied once into a zero-padded buffer whose rows are
-whole vectors, and each output vector is accumulated in registers, eight output channels at a
-time, from shifted input vectors times broadcast weights. There is no im2col copy and no GEMM.
-This is also the input gradient of such a convolution (``convolution_transpose`` with unit
-stride is a convolution), and ``convolution_weight`` has its own kernel: for eight output
-channels and three kernel columns it keeps 24 vectors of partial sums of gradient times shifted
-input over an image's rows, and sums the lanes at the end. With several threads
-(``set_num_threads``) both split the images over ``parallel`` (NOTE [ Worker threads ]; the
-weight gradient's parts are summed), for work of 2**22 multiply-adds a thread or more, so they
-keep using the cores that OpenBLAS's GEMM used before. A stride becomes unit stride by space to
-depth (``cpu._stacked_input``): the padded input's stride-phases are stacked as channels and
-tap ``s * t + p`` of the kernel becomes tap t of phase p, zero past the kernel; that is used
-where the zero taps at most double the work (3x3 with stride 2: 16 taps for 9, still faster
-than im2col + GEMM). The phases of a strided transposed convolution whose taps are adjacent
-(NOTE [ Strided transposed convolution ]) run on it too: conv_transpose2d 64->32 4x4 stride 2
-on (32, 64, 32, 32) went from 2.55x PyTorch's time to 1.3x (fwd+bwd 2.2x to 1.45x). Measured
-single-threaded against
-im2col + OpenBLAS (Haswell kernels) and PyTorch (oneDNN) on 3x3 convolutions:
+A 2-D convolution with unit dilation, one group and a kernel larger than 1x1 runs on the CPU
+as a direct convolution in C (``backends/kernels/conv.c``, NOTE [ Native CPU kernels ]) where
+that is built and the output width fills at least three quarters of its vectors
+(``cpu.direct_conv2d_fits``). The input is copied once into a zero-padded buffer whose rows
+are whole vectors, and each output vector is accumulated in registers, eight output channels
+at a time, from shifted input vectors times broadcast weights: no im2col copy, no GEMM.
 
-- (32, 64, 32, 32) 64->64: forward 12 ms against 29 ms and 13-14 ms; weight gradient 13 ms
-  against 35 ms and 15-17 ms (an empty ``asm`` that pins the loaded vectors in registers made
-  it 2.5x faster: GCC otherwise reloads each for every use);
-- (64, 3, 32, 32) 3->16: forward 0.4 ms against 1.4 and 0.8; weight gradient 0.6 against 2.0
-  and 0.6;
-- (64, 16, 16, 16) 16->32: forward 0.9 ms against 3.1 and 1.0; weight gradient 1.7 against
-  3.4 and 1.0 (a 16-wide row is one vector: short loops).
+- The input gradient is a transposed convolution: with unit stride a convolution, so the same
+  kernel; with a stride, each output phase whose taps are adjacent is a unit-stride
+  convolution too (NOTE [ Strided transposed convolution ]).
+- ``convolution_weight`` (unit stride) has its own kernel: for eight output channels and three
+  kernel columns it keeps 24 vectors of partial sums of gradient times shifted input over the
+  rows of an image (of a few images when rows are short), and sums the lanes at the end. An
+  empty ``asm`` pins the loaded vectors in registers: GCC otherwise reloads each for every use,
+  2.5x slower.
+- A strided forward becomes unit stride by space to depth (``cpu._stacked_input``): the padded
+  input's stride phases are stacked as channels and tap ``s * t + p`` of the kernel becomes
+  tap t of phase p, zero past the kernel; used where the zero taps at most double the work
+  (3x3 with stride 2: 16 taps for 9). A strided weight gradient stays on im2col + GEMM: the
+  stacked form (many channels, 2x2 taps) took 30-37 ms against the GEMM's 16 on the case below.
+- With several threads (``set_num_threads``) the kernels split the images over ``parallel``
+  (NOTE [ Worker threads ]; weight-gradient parts are summed) for 2**22 multiply-adds a thread
+  or more, so they keep the cores that OpenBLAS's threaded GEMM used.
+
+Measured single-threaded against im2col + OpenBLAS (Haswell kernels) and PyTorch (oneDNN):
+
+- 3x3, (32, 64, 32, 32) 64->64: forward 12 ms against 29 and 13-14; weight gradient 13 ms
+  against 35 and 15-17; fwd+bwd 1.02-1.09x PyTorch's time (was 1.94);
+- 3x3, (64, 3, 32, 32) 3->16: forward 0.4 ms against 1.4 and 0.8; weight gradient 0.4 against
+  2.0 and 0.5-0.8;
+- 3x3, (64, 16, 16, 16) 16->32: forward 0.9 ms against 3.1 and 1.0; weight gradient 1.3-1.4
+  against 3.4 and 1.0 (a 16-wide row is one vector: short loops);
+- stride 2: 3x3 (32, 64, 32, 32) 64->128 forward 14.5 ms, as im2col + GEMM; 7x7 stem on
+  (32, 3, 64, 64) 4 ms against 8 (fwd+bwd 0.84x PyTorch, was 3.75x);
+- conv_transpose2d 4x4 stride 2 (32, 64, 32, 32) 64->32: forward 1.3x PyTorch (was 2.55x),
+  fwd+bwd 1.45x (was 2.2x).
 
 # NOTE [ Strided transposed convolution ]
 A transposed convolution scatters each input element times the kernel into the output, ``st``
@@ -425,10 +432,10 @@ def _convolution_weight(xp, x, g, *, stride, padding, dilation, groups, kernel_s
           zip(out, kernel_size, stride, dilation, padding, x.shape[2:])]
     n, cg, rows = x.shape[0], c // groups, math.prod(out)
     dw = None
-    if _direct(xp, x, g, groups, stride, dilation, kernel_size, out, dt):
+    if tuple(stride) == (1, 1) and _direct(xp, x, g, groups, stride, dilation, kernel_size,
+                                           out, dt):
         return cpu.direct_conv2d_weight(x.astype(dt, copy=False), g.astype(dt, copy=False),
-                                        padding, tuple(kernel_size), stride
-                                        ).astype(x.dtype, copy=False)
+                                        padding, tuple(kernel_size)).astype(x.dtype, copy=False)
     if not _channels_last(x, g) and _nchw_layout(cg, kernel_size, out, stride):
         # per image and group: (Og, L) gradient @ (L, Cg·K) columns, summed over the images
         win = _windows_nchw(xp, x, padding, hi, out, kernel_size, stride, dilation, dt)

@@ -354,18 +354,9 @@ def direct_conv2d(x: np.ndarray, w: np.ndarray, lo, out, stride=(1, 1)) -> np.nd
     return y if (op, wq) == (o, wo) else np.ascontiguousarray(y[:, :o, :, :wo])
 
 
-def direct_conv2d_weight(x: np.ndarray, g: np.ndarray, lo, kernel, stride=(1, 1)):
-    """The weight gradient (O, C, KH, KW) of ``direct_conv2d`` for input ``x`` and output
-    gradient ``g`` (N, O, HO, WO), by the C kernel."""
-    if tuple(stride) != (1, 1):  # the stacked weights' gradient, unstacked
-        taps = _taps(kernel, stride)
-        (s0, s1), (t0, t1) = stride, taps
-        dw = direct_conv2d_weight(_stacked_input(x, lo, stride, taps, g.shape[2:]), g, (0, 0),
-                                  taps)
-        o, c = g.shape[1], x.shape[1]
-        dw = dw.reshape(o, s0, s1, c, t0, t1).transpose(0, 3, 4, 1, 5, 2)
-        return np.ascontiguousarray(dw.reshape(o, c, t0 * s0, t1 * s1)[:, :, :kernel[0],
-                                                                         :kernel[1]])
+def direct_conv2d_weight(x: np.ndarray, g: np.ndarray, lo, kernel) -> np.ndarray:
+    """The weight gradient (O, C, KH, KW) of the unit-stride ``direct_conv2d`` for input ``x``
+    and output gradient ``g`` (N, O, HO, WO), by the C kernel."""
     dt = x.dtype
     n, c = x.shape[:2]
     o, out = g.shape[1], g.shape[2:]

@@ -17,8 +17,9 @@
  * each of two rows) and adds each weight times a shifted input vector into them: per input
  * vector loaded, COB multiply-adds (the weights are broadcast from memory). The weight
  * gradient keeps COB x 3 vectors of partial sums (COB output channels by three kernel columns)
- * of g times the shifted input, over one image's rows for one input channel and kernel row, and
- * adds them into ``acc``; the lanes are summed at the end. GCC's vector
+ * of g times the shifted input, over the rows of one image (of a few when rows are short) for
+ * one input channel and kernel row, and adds them into ``acc``; the lanes are summed at the
+ * end. GCC's vector
  * extensions are used, not intrinsics: any target gets its widest vectors (two or four
  * narrower ones where a 64-byte vector is not native).
  */
@@ -55,11 +56,11 @@ void weight_##NAME(const T *restrict x, const T *restrict g, T *restrict dw, ptr
                    ptrdiff_t wq, ptrdiff_t kh, ptrdiff_t kw, NAME##_v *restrict acc) {      \
     const ptrdiff_t VL = NAME##_VL, chunks = wq / VL, total = co * ci * kh * kw;            \
     for (ptrdiff_t j = 0; j < total; j++) acc[j] = (NAME##_v){0};                           \
-    for (ptrdiff_t b = 0; b < n; b++)                                                       \
-        for (ptrdiff_t cb = 0; cb < co; cb += COB) {                                        \
-            const T *gb = g + (b * co + cb) * ho * wq;                                      \
-            for (ptrdiff_t i = 0; i < ci; i++) {                                            \
-                const T *xi = x + (b * ci + i) * hp * wx;                                   \
+    /* images are taken nb at a time, so that a tile's loop is at least 64 vectors long */  \
+    const ptrdiff_t nb = ho * chunks >= 64 ? 1 : (64 + ho * chunks - 1) / (ho * chunks);     \
+    for (ptrdiff_t b0 = 0; b0 < n; b0 += nb)                                                \
+        for (ptrdiff_t cb = 0; cb < co; cb += COB)                                          \
+            for (ptrdiff_t i = 0; i < ci; i++)                                              \
                 for (ptrdiff_t r = 0; r < kh; r++)                                          \
                     for (ptrdiff_t s0 = 0; s0 < kw; s0 += 3) {                              \
                         ptrdiff_t m = kw - s0 < 3 ? kw - s0 : 3;                            \
@@ -67,24 +68,27 @@ void weight_##NAME(const T *restrict x, const T *restrict g, T *restrict dw, ptr
                         NAME##_v t0[COB], t1[COB], t2[COB];                                 \
                         for (int o = 0; o < COB; o++)                                       \
                             t0[o] = t1[o] = t2[o] = (NAME##_v){0};                          \
-                        for (ptrdiff_t h = 0; h < ho; h++) {                                \
-                            const T *xr = xi + (h + r) * wx + s0, *gr = gb + h * wq;        \
-                            for (ptrdiff_t q = 0; q < chunks; q++) {                        \
-                                NAME##_v v0 = NAME##_load(xr + q * VL);                     \
-                                NAME##_v v1 = NAME##_load(xr + q * VL + d1);                \
-                                NAME##_v v2 = NAME##_load(xr + q * VL + d2);                \
-                                KEEP(v0);                                                   \
-                                KEEP(v1);                                                   \
-                                KEEP(v2);                                                   \
-                                for (int o = 0; o < COB; o++) {                             \
-                                    NAME##_v gv = NAME##_load(gr + o * ho * wq + q * VL);   \
-                                    KEEP(gv);                                               \
-                                    t0[o] += gv * v0;                                       \
-                                    t1[o] += gv * v1;                                       \
-                                    t2[o] += gv * v2;                                       \
+                        for (ptrdiff_t b = b0; b < n && b < b0 + nb; b++)                   \
+                            for (ptrdiff_t h = 0; h < ho; h++) {                            \
+                                const T *xr = x + ((b * ci + i) * hp + h + r) * wx + s0;    \
+                                const T *gr = g + ((b * co + cb) * ho + h) * wq;            \
+                                for (ptrdiff_t q = 0; q < chunks; q++) {                    \
+                                    NAME##_v v0 = NAME##_load(xr + q * VL);                 \
+                                    NAME##_v v1 = NAME##_load(xr + q * VL + d1);            \
+                                    NAME##_v v2 = NAME##_load(xr + q * VL + d2);            \
+                                    KEEP(v0);                                               \
+                                    KEEP(v1);                                               \
+                                    KEEP(v2);                                               \
+                                    for (int o = 0; o < COB; o++) {                         \
+                                        NAME##_v gv =                                       \
+                                            NAME##_load(gr + o * ho * wq + q * VL);         \
+                                        KEEP(gv);                                           \
+                                        t0[o] += gv * v0;                                   \
+                                        t1[o] += gv * v1;                                   \
+                                        t2[o] += gv * v2;                                   \
+                                    }                                                       \
                                 }                                                           \
                             }                                                               \
-                        }                                                                   \
                         for (int o = 0; o < COB; o++) {                                     \
                             NAME##_v *ap = acc + (((cb + o) * ci + i) * kh + r) * kw + s0;  \
                             ap[0] += t0[o];                                                 \
@@ -92,8 +96,6 @@ void weight_##NAME(const T *restrict x, const T *restrict g, T *restrict dw, ptr
                             if (m > 2) ap[2] += t2[o];                                      \
                         }                                                                   \
                     }                                                                       \
-            }                                                                               \
-        }                                                                                   \
     for (ptrdiff_t j = 0; j < total; j++) {                                                 \
         T sum = 0;                                                                          \
         for (int l = 0; l < NAME##_VL; l++) sum += acc[j][l];                               \
