@@ -277,3 +277,38 @@ def test_strided_convolution_by_phases_matches_torch(k, stride, pad, conv_thread
         assert e.shape == t.shape
         np.testing.assert_allclose(e, t, rtol=1e-4, atol=2e-3)
     assert len(calls) == 1  # the forward
+
+
+@pytest.mark.skipif(native.library("norm") is None,
+                    reason=f"no native kernels: {native.unavailable('norm')}")
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shape", [(8, 5, 13, 7), (3, 4), (2, 6, 3000)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_kernels_match_numpy_path(shape, affine, training, dtype, monkeypatch):
+    from ember._ops import normalization as N
+
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal(shape) * 2 + 3).astype(dtype)
+    x.flat[5] = np.nan
+    g = rng.standard_normal(shape).astype(dtype)
+    c = shape[1]
+    w = rng.standard_normal(c).astype(dtype) if affine else None
+    b = rng.standard_normal(c).astype(dtype) if affine else None
+    mask = (True, affine, affine)
+
+    def run():
+        rm, rv = np.zeros(c, dtype), np.ones(c, dtype)
+        y, mean, rstd = N._batch_norm(np, x, w, b, rm, rv, training, 0.1, 1e-5)
+        if not training:
+            mean, rstd = rm, 1 / np.sqrt(rv + 1e-5)
+        return (y, rm, rv) + N._batch_norm_backward(np, g, x, w, mean, rstd, training, mask)
+
+    got = run()
+    for name in ("batch_norm_stats", "batch_norm_apply", "batch_norm_backward"):
+        monkeypatch.setattr(cpu, name, lambda *a: None)
+    want = run()
+    tol = 2e-4 if dtype == np.float32 else 1e-10
+    for a, e in zip(got, want):
+        assert a.dtype == e.dtype and a.shape == e.shape
+        np.testing.assert_allclose(a, e, rtol=tol, atol=tol)

@@ -90,8 +90,11 @@ def _affine_grads(c, g, xhat_fn, red_channel):
 # are built (``backends/kernels/norm.c``, NOTE [ Native CPU kernels ]): per row, the mean and
 # the centred variance, then the output, in cache; the backward computes PyTorch's formula below
 # per row and the weight and bias gradients as column sums. That took LayerNorm(512) fwd+bwd on
-# (32, 128, 512) from 2.5x PyTorch's time to 1.1-1.2x. What follows is the NumPy path, which
-# runs without a compiler, on other backends, and for RMS and group norm.
+# (32, 128, 512) from 2.5x PyTorch's time to 1.1-1.2x. Batch norm has C kernels too (the
+# per-channel statistics, the per-channel scale and shift, the backward's per-channel sums and
+# its input gradient): BatchNorm2d(64) fwd+bwd on (32, 64, 32, 32) went from 1.35x to 0.6x.
+# What follows is the NumPy path, which runs without a compiler, on other backends, and for RMS
+# and group norm.
 # Layer and RMS norm work on an (M, N) view, rows of N normalised elements, over blocks of rows
 # that fit the cache (``_blocks``), computing in float32 for half types. The costs on the CPU,
 # measured per (rows, N) block with NumPy 2: a BLAS reduction (``rows @ ones``, ``_row_dot``) is
@@ -330,7 +333,13 @@ def _batch_norm(xp, x, w, b, running_mean, running_var, training, momentum, eps)
     ct = xa.dtype.type
     blocks = _blocks(xp, xa.shape[0], xa.shape[1] * xa.shape[2])
     cnt = max(xa.shape[0] * xa.shape[2], 1)
-    if training:
+    stats = cpu.batch_norm_stats(xa) if training and xp is np and xa.size else None
+    if stats is not None:
+        mean, var = stats
+        rstd = 1 / xp.sqrt(var + ct(eps))
+        _update_running(running_mean, running_var, mean, var, momentum, cnt)
+        shift_from = mean
+    elif training:
         # two passes over cache-sized blocks of samples: the mean, then the squared deviations
         mean = sum(xp.einsum("ncl->c", xa[blk]) for blk in blocks) / ct(cnt) if blocks else \
             xp.zeros(c, xa.dtype)
@@ -352,11 +361,13 @@ def _batch_norm(xp, x, w, b, running_mean, running_var, training, momentum, eps)
     shift = -shift_from * scale
     if b is not None:
         shift = shift + b.astype(xa.dtype).reshape(c)
-    y = xp.empty(xa.shape, xa.dtype)
-    for blk in blocks:
-        yb = xa[blk] * scale[:, None]
-        yb += shift[:, None]
-        y[blk] = yb
+    y = cpu.batch_norm_apply(xa, scale, shift) if xp is np and xa.size else None
+    if y is None:
+        y = xp.empty(xa.shape, xa.dtype)
+        for blk in blocks:
+            yb = xa[blk] * scale[:, None]
+            yb += shift[:, None]
+            y[blk] = yb
     y = y.reshape(x.shape).astype(x.dtype, copy=False)
     if not training:
         empty = xp.empty((0,), x.dtype)
@@ -371,6 +382,14 @@ def _batch_norm_backward(xp, g, x, w, mean, rstd, training, mask):
     xa, ga = _acc(x).reshape(shape3), _acc(g).reshape(shape3)
     ct = xa.dtype.type
     c = shape3[1]
+    empty = xp.empty((0,), x.dtype)
+    res = cpu.batch_norm_backward(ga, xa, mean, rstd, w, training, mask[0]) \
+        if xp is np and xa.size else None
+    if res is not None:
+        gx, sum_g, sum_gxh = res
+        return (empty if gx is None else gx.reshape(x.shape).astype(x.dtype, copy=False),
+                sum_gxh.astype(w.dtype) if mask[1] else empty.copy(),
+                sum_g.astype(x.dtype) if mask[2] else empty.copy())
     mu, r = mean.astype(xa.dtype).reshape(c, 1), rstd.astype(xa.dtype).reshape(c, 1)
     blocks = _blocks(xp, shape3[0], c * shape3[2])
     sum_g, sum_gxh = xp.zeros(c, xa.dtype), xp.zeros(c, xa.dtype)
@@ -390,7 +409,6 @@ def _batch_norm_backward(xp, g, x, w, mean, rstd, training, mask):
                 gx[blk] = (ga[blk] - t) * rw
             else:
                 gx[blk] = ga[blk] * rw
-    empty = xp.empty((0,), x.dtype)
     return (empty if gx is None else gx.reshape(x.shape).astype(x.dtype, copy=False),
             sum_gxh.astype(w.dtype) if mask[1] else empty.copy(),
             sum_g.astype(x.dtype) if mask[2] else empty.copy())

@@ -383,3 +383,63 @@ def direct_conv2d_weight(x: np.ndarray, g: np.ndarray, lo, kernel) -> np.ndarray
               for k, (s, e) in enumerate(splits)])
     dw = dws[0] if len(splits) == 1 else dws.sum(0)
     return dw if op == o else np.ascontiguousarray(dw[:o])
+
+
+# -- batch norm (NOTE [ Layer norm kernels ], ``kernels/norm.c``) --------------------------------
+
+@functools.cache
+def _bn_kernels(dtype):
+    """(stats, apply, sums, grad) C kernels for ``dtype``, or None."""
+    name = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}.get(dtype)
+    stats = None if name is None else \
+        native.function("norm", f"bn_stats_{name}", [_P, _N, _N, _N, _P, _P])
+    if stats is None:
+        return None
+    return (stats, native.function("norm", f"bn_apply_{name}", [_P, _N, _N, _N, _P, _P, _P]),
+            native.function("norm", f"bn_sums_{name}", [_P, _P, _N, _N, _N] + [_P] * 4),
+            native.function("norm", f"bn_grad_{name}",
+                            [_P, _P, _N, _N, _N] + [_P] * 5 + [ctypes.c_int, _P]))
+
+
+def batch_norm_stats(x3: np.ndarray):
+    """Per-channel mean and biased variance of the (N, C, L) float32/float64 ``x3`` by the C
+    kernel, or None where it is not built."""
+    k = _bn_kernels(x3.dtype)
+    if k is None:
+        return None
+    x3 = np.ascontiguousarray(x3)
+    mean, var = np.empty(x3.shape[1], x3.dtype), np.empty(x3.shape[1], x3.dtype)
+    k[0](x3.ctypes.data, *x3.shape, mean.ctypes.data, var.ctypes.data)
+    return mean, var
+
+
+def batch_norm_apply(x3: np.ndarray, scale, shift):
+    """``x3 * scale[c] + shift[c]`` over (N, C, L) by the C kernel, or None."""
+    k = _bn_kernels(x3.dtype)
+    if k is None:
+        return None
+    x3 = np.ascontiguousarray(x3)
+    scale, shift = _vector(scale, x3.dtype), _vector(shift, x3.dtype)
+    y = np.empty(x3.shape, x3.dtype)
+    k[1](x3.ctypes.data, *x3.shape, scale.ctypes.data, shift.ctypes.data, y.ctypes.data)
+    return y
+
+
+def batch_norm_backward(g3, x3, mean, rstd, w, training: bool, need_gx: bool):
+    """``(gx or None, sum_g, sum_gxh)`` of batch norm over (N, C, L) by the C kernels
+    (``sum_gxh``: the per-channel sum of g times the normalised input), or None."""
+    k = _bn_kernels(x3.dtype)
+    if k is None:
+        return None
+    g3, x3 = np.ascontiguousarray(g3, x3.dtype), np.ascontiguousarray(x3)
+    c = x3.shape[1]
+    mean, rstd, w = _vector(mean, x3.dtype), _vector(rstd, x3.dtype), _vector(w, x3.dtype)
+    sum_g, sum_gxh = np.empty(c, x3.dtype), np.empty(c, x3.dtype)
+    k[2](g3.ctypes.data, x3.ctypes.data, *x3.shape, mean.ctypes.data, rstd.ctypes.data,
+         sum_g.ctypes.data, sum_gxh.ctypes.data)
+    gx = None
+    if need_gx:
+        gx = np.empty(x3.shape, x3.dtype)
+        k[3](g3.ctypes.data, x3.ctypes.data, *x3.shape, mean.ctypes.data, rstd.ctypes.data,
+             _ptr(w), sum_g.ctypes.data, sum_gxh.ctypes.data, int(training), gx.ctypes.data)
+    return gx, sum_g, sum_gxh

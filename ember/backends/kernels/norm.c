@@ -88,3 +88,88 @@ void backward_##NAME(const T *restrict g, const T *restrict x, const T *restrict
 
 DEFINE_NORM(float, f32)
 DEFINE_NORM(double, f64)
+
+/* Batch norm over (n, c, l) contiguous input: channel k is the n segments x[b, k, :] of l
+ * values (NOTE [ Layer norm kernels ] in ember/_ops/normalization.py).
+ *
+ * bn_stats_T(x, n, c, l, mean, var): the per-channel mean and biased variance (two passes).
+ * bn_apply_T(x, n, c, l, scale, shift, y): y = x * scale[k] + shift[k].
+ * bn_sums_T(g, x, n, c, l, mean, rstd, sum_g, sum_gxh): per channel, the sums of g and of
+ *   g * (x - mean) * rstd.
+ * bn_grad_T(g, x, n, c, l, mean, rstd, w, sum_g, sum_gxh, training, gx): PyTorch's input
+ *   gradient: gx = (g - (x - mean) * rstd * sum_gxh / cnt - sum_g / cnt) * rstd * w when
+ *   training, g * rstd * w in evaluation; w may be NULL.
+ */
+#define DEFINE_BATCH_NORM(T, NAME)                                                          \
+void bn_stats_##NAME(const T *restrict x, ptrdiff_t n, ptrdiff_t c, ptrdiff_t l,           \
+                     T *restrict mean, T *restrict var) {                                   \
+    double cnt = (double)(n * l);                                                           \
+    for (ptrdiff_t k = 0; k < c; k++) {                                                     \
+        double s = 0.0, part;                                                               \
+        for (ptrdiff_t b = 0; b < n; b++) {                                                 \
+            const T *xs = x + (b * c + k) * l;                                              \
+            BLOCK_SUM(T, l, xs[j], part);                                                   \
+            s += part;                                                                      \
+        }                                                                                   \
+        T mu = (T)(s / cnt);                                                                \
+        double d = 0.0;                                                                     \
+        for (ptrdiff_t b = 0; b < n; b++) {                                                 \
+            const T *xs = x + (b * c + k) * l;                                              \
+            BLOCK_SUM(T, l, (xs[j] - mu) * (xs[j] - mu), part);                             \
+            d += part;                                                                      \
+        }                                                                                   \
+        mean[k] = mu;                                                                       \
+        var[k] = (T)(d / cnt);                                                              \
+    }                                                                                       \
+}                                                                                           \
+                                                                                            \
+void bn_apply_##NAME(const T *restrict x, ptrdiff_t n, ptrdiff_t c, ptrdiff_t l,           \
+                     const T *restrict scale, const T *restrict shift, T *restrict y) {     \
+    for (ptrdiff_t b = 0; b < n; b++)                                                       \
+        for (ptrdiff_t k = 0; k < c; k++) {                                                 \
+            const T *xs = x + (b * c + k) * l;                                              \
+            T *ys = y + (b * c + k) * l, sc = scale[k], sh = shift[k];                      \
+            for (ptrdiff_t j = 0; j < l; j++) ys[j] = xs[j] * sc + sh;                      \
+        }                                                                                   \
+}                                                                                           \
+                                                                                            \
+void bn_sums_##NAME(const T *restrict g, const T *restrict x, ptrdiff_t n, ptrdiff_t c,    \
+                    ptrdiff_t l, const T *restrict mean, const T *restrict rstd,            \
+                    T *restrict sum_g, T *restrict sum_gxh) {                               \
+    for (ptrdiff_t k = 0; k < c; k++) {                                                     \
+        double s1 = 0.0, s2 = 0.0, p1, p2;                                                  \
+        T mu = mean[k];                                                                     \
+        for (ptrdiff_t b = 0; b < n; b++) {                                                 \
+            const T *gs = g + (b * c + k) * l, *xs = x + (b * c + k) * l;                   \
+            BLOCK_SUM(T, l, gs[j], p1);                                                     \
+            BLOCK_SUM(T, l, gs[j] * (xs[j] - mu), p2);                                      \
+            s1 += p1;                                                                       \
+            s2 += p2;                                                                       \
+        }                                                                                   \
+        sum_g[k] = (T)s1;                                                                   \
+        sum_gxh[k] = (T)(s2 * (double)rstd[k]);                                             \
+    }                                                                                       \
+}                                                                                           \
+                                                                                            \
+void bn_grad_##NAME(const T *restrict g, const T *restrict x, ptrdiff_t n, ptrdiff_t c,    \
+                    ptrdiff_t l, const T *restrict mean, const T *restrict rstd,            \
+                    const T *restrict w, const T *restrict sum_g,                           \
+                    const T *restrict sum_gxh, int training, T *restrict gx) {              \
+    T cnt = (T)(n * l);                                                                     \
+    for (ptrdiff_t b = 0; b < n; b++)                                                       \
+        for (ptrdiff_t k = 0; k < c; k++) {                                                 \
+            const T *gs = g + (b * c + k) * l, *xs = x + (b * c + k) * l;                   \
+            T *out = gx + (b * c + k) * l;                                                  \
+            T r = rstd[k], rw = w ? r * w[k] : r, mu = mean[k];                             \
+            if (training) {                                                                 \
+                T a = r * (sum_gxh[k] / cnt), m = sum_g[k] / cnt;                           \
+                for (ptrdiff_t j = 0; j < l; j++)                                           \
+                    out[j] = (gs[j] - ((xs[j] - mu) * a + m)) * rw;                         \
+            } else {                                                                        \
+                for (ptrdiff_t j = 0; j < l; j++) out[j] = gs[j] * rw;                      \
+            }                                                                               \
+        }                                                                                   \
+}
+
+DEFINE_BATCH_NORM(float, f32)
+DEFINE_BATCH_NORM(double, f64)
