@@ -104,7 +104,8 @@ def test_without_native_kernels_sums_still_work(env, tmp_path):
 @pytest.mark.parametrize("n", [1, 7, 100, 3000])
 @pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_layer_norm_kernel_matches_numpy_path(n, affine, dtype, monkeypatch):
+def test_layer_norm_kernel_and_numpy_path_match_torch(n, affine, dtype, monkeypatch):
+    torch = pytest.importorskip("torch")
     from ember._ops import normalization as N
 
     rng = np.random.default_rng(2)
@@ -119,14 +120,23 @@ def test_layer_norm_kernel_matches_numpy_path(n, affine, dtype, monkeypatch):
         y, mean, rstd = N._layer_norm(np, x, w, b, (n,), 1e-5)
         return (y, mean, rstd) + N._layer_norm_backward(np, g, x, mean, rstd, w, (n,), mask)
 
-    got = run()
+    t = [None if a is None else torch.from_numpy(a) for a in (x, w, b, g)]
+    y, mean, rstd = torch.native_layer_norm(t[0], [n], t[1], t[2], 1e-5)
+    grads = torch.ops.aten.native_layer_norm_backward(t[3], t[0], [n], mean, rstd, t[1], t[2],
+                                                      list(mask))
+    want = [y, mean, rstd] + [a if m else None for a, m in zip(grads, mask)]
+    got = [run()]
     monkeypatch.setattr(cpu, "layer_norm_rows", lambda *a: None)
     monkeypatch.setattr(cpu, "layer_norm_rows_backward", lambda *a: None)
-    want = run()
+    got.append(run())
     tol = 2e-4 if dtype == np.float32 else 1e-10
-    for a, e in zip(got, want):
-        assert a.dtype == e.dtype and a.shape == e.shape
-        np.testing.assert_allclose(a, e, rtol=tol, atol=tol)  # NaN rows agree too
+    for path in got:  # the C kernel, then the NumPy path
+        for a, e in zip(path, want):
+            if e is None:
+                continue
+            e = e.numpy().reshape(a.shape)
+            assert a.dtype == e.dtype
+            np.testing.assert_allclose(a, e, rtol=tol, atol=tol)  # NaN rows agree too
 
 
 HAVE_CONV = cpu.direct_conv2d_fits(np.dtype(np.float32), 16)
@@ -285,7 +295,9 @@ def test_strided_convolution_by_phases_matches_torch(k, stride, pad, conv_thread
 @pytest.mark.parametrize("affine", [True, False])
 @pytest.mark.parametrize("shape", [(8, 5, 13, 7), (3, 4), (2, 6, 3000)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_batch_norm_kernels_match_numpy_path(shape, affine, training, dtype, monkeypatch):
+def test_batch_norm_kernels_and_numpy_path_match_torch(shape, affine, training, dtype,
+                                                       monkeypatch):
+    torch = pytest.importorskip("torch")
     from ember._ops import normalization as N
 
     rng = np.random.default_rng(8)
@@ -304,11 +316,21 @@ def test_batch_norm_kernels_match_numpy_path(shape, affine, training, dtype, mon
             mean, rstd = rm, 1 / np.sqrt(rv + 1e-5)
         return (y, rm, rv) + N._batch_norm_backward(np, g, x, w, mean, rstd, training, mask)
 
-    got = run()
+    tx, tg = torch.from_numpy(x), torch.from_numpy(g)
+    tw, tb = (torch.from_numpy(w), torch.from_numpy(b)) if affine else (None, None)
+    rm, rv = torch.zeros(c, dtype=tx.dtype), torch.ones(c, dtype=tx.dtype)
+    y, mean, invstd = torch.native_batch_norm(tx, tw, tb, rm, rv, training, 0.1, 1e-5)
+    grads = torch.ops.aten.native_batch_norm_backward(tg, tx, tw, rm, rv, mean, invstd,
+                                                      training, 1e-5, list(mask))
+    want = [y, rm, rv] + [a if m else None for a, m in zip(grads, mask)]
+    got = [run()]
     for name in ("batch_norm_stats", "batch_norm_apply", "batch_norm_backward"):
         monkeypatch.setattr(cpu, name, lambda *a: None)
-    want = run()
+    got.append(run())
     tol = 2e-4 if dtype == np.float32 else 1e-10
-    for a, e in zip(got, want):
-        assert a.dtype == e.dtype and a.shape == e.shape
-        np.testing.assert_allclose(a, e, rtol=tol, atol=tol)
+    for path in got:  # the C kernels, then the NumPy path
+        for a, e in zip(path, want):
+            if e is None:
+                continue
+            assert a.dtype == e.numpy().dtype and a.shape == tuple(e.shape)
+            np.testing.assert_allclose(a, e.numpy(), rtol=tol, atol=tol)

@@ -107,12 +107,14 @@ def _ones(n: int, dtype) -> np.ndarray:
 
 
 _P, _N = ctypes.c_void_p, ctypes.c_ssize_t
+# the suffix of the C kernels' names per dtype (``kernels/*.c`` define each for both)
+_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
 
 @functools.cache
 def _sum_kernels(dtype):
     """(total, rows, cols) C kernels for ``dtype``, or None (NOTE [ Native CPU kernels ])."""
-    name = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}[dtype]
+    name = _SUFFIX[dtype]
     total = native.function("reduce", f"total_{name}", [_P, _N], ctypes.c_double)
     if total is None:
         return None
@@ -186,7 +188,7 @@ def _ptr(a):
 
 @functools.cache
 def _norm_kernels(dtype):
-    name = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}.get(dtype)
+    name = _SUFFIX.get(dtype)
     if name is None:
         return None
     fwd = native.function("norm", f"forward_{name}", [_P, _N, _N, _P, _P, ctypes.c_double,
@@ -241,7 +243,7 @@ _COB, _VBYTES = 8, 64
 @functools.cache
 def _conv_kernels(dtype):
     """(forward, weight) C kernels for ``dtype``, or None."""
-    name = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}.get(dtype)
+    name = _SUFFIX.get(dtype)
     fwd = None if name is None else \
         native.function("conv", f"forward_{name}", [_P, _P, _P] + [_N] * 9)
     if fwd is None:
@@ -390,7 +392,7 @@ def direct_conv2d_weight(x: np.ndarray, g: np.ndarray, lo, kernel) -> np.ndarray
 @functools.cache
 def _bn_kernels(dtype):
     """(stats, apply, sums, grad) C kernels for ``dtype``, or None."""
-    name = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}.get(dtype)
+    name = _SUFFIX.get(dtype)
     stats = None if name is None else \
         native.function("norm", f"bn_stats_{name}", [_P, _N, _N, _N, _P, _P])
     if stats is None:
