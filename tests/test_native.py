@@ -99,6 +99,23 @@ def test_without_native_kernels_sums_still_work(env, tmp_path):
     assert float(out[4]) == sum(2 * 500 + c for c in range(500))
 
 
+def _both_paths_match(run, want, kernels, dtype, monkeypatch):
+    """``run()`` with the C kernels, then with the ``cpu`` wrappers ``kernels`` switched off
+    (the NumPy path), each against PyTorch's ``want`` (None: not computed); NaNs must agree."""
+    got = [run()]
+    for name in kernels:
+        monkeypatch.setattr(cpu, name, lambda *a: None)
+    got.append(run())
+    tol = 2e-4 if dtype == np.float32 else 1e-10
+    for path in got:
+        for a, e in zip(path, want):
+            if e is None:
+                continue
+            e = e.numpy()
+            assert a.dtype == e.dtype and a.size == e.size
+            np.testing.assert_allclose(a, e.reshape(a.shape), rtol=tol, atol=tol)
+
+
 @pytest.mark.skipif(native.library("norm") is None,
                     reason=f"no native kernels: {native.unavailable('norm')}")
 @pytest.mark.parametrize("n", [1, 7, 100, 3000])
@@ -125,18 +142,8 @@ def test_layer_norm_kernel_and_numpy_path_match_torch(n, affine, dtype, monkeypa
     grads = torch.ops.aten.native_layer_norm_backward(t[3], t[0], [n], mean, rstd, t[1], t[2],
                                                       list(mask))
     want = [y, mean, rstd] + [a if m else None for a, m in zip(grads, mask)]
-    got = [run()]
-    monkeypatch.setattr(cpu, "layer_norm_rows", lambda *a: None)
-    monkeypatch.setattr(cpu, "layer_norm_rows_backward", lambda *a: None)
-    got.append(run())
-    tol = 2e-4 if dtype == np.float32 else 1e-10
-    for path in got:  # the C kernel, then the NumPy path
-        for a, e in zip(path, want):
-            if e is None:
-                continue
-            e = e.numpy().reshape(a.shape)
-            assert a.dtype == e.dtype
-            np.testing.assert_allclose(a, e, rtol=tol, atol=tol)  # NaN rows agree too
+    _both_paths_match(run, want, ("layer_norm_rows", "layer_norm_rows_backward"), dtype,
+                      monkeypatch)
 
 
 HAVE_CONV = cpu.direct_conv2d_fits(np.dtype(np.float32), 16)
@@ -323,14 +330,5 @@ def test_batch_norm_kernels_and_numpy_path_match_torch(shape, affine, training, 
     grads = torch.ops.aten.native_batch_norm_backward(tg, tx, tw, rm, rv, mean, invstd,
                                                       training, 1e-5, list(mask))
     want = [y, rm, rv] + [a if m else None for a, m in zip(grads, mask)]
-    got = [run()]
-    for name in ("batch_norm_stats", "batch_norm_apply", "batch_norm_backward"):
-        monkeypatch.setattr(cpu, name, lambda *a: None)
-    got.append(run())
-    tol = 2e-4 if dtype == np.float32 else 1e-10
-    for path in got:  # the C kernels, then the NumPy path
-        for a, e in zip(path, want):
-            if e is None:
-                continue
-            assert a.dtype == e.numpy().dtype and a.shape == tuple(e.shape)
-            np.testing.assert_allclose(a, e.numpy(), rtol=tol, atol=tol)
+    _both_paths_match(run, want, ("batch_norm_stats", "batch_norm_apply",
+                                  "batch_norm_backward"), dtype, monkeypatch)
